@@ -1,0 +1,255 @@
+//! The whole job: model + labels + preprocessing + statistics.
+
+use burn::tensor::Device;
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::decode::{self, MAX_DECODED_BYTES};
+use crate::error::{Error, Result};
+use crate::model::{ConvWeights, MobileNet, MobileNetConfig, generated_weights};
+use crate::preprocess::{self, PixelFormat, Pixels};
+use crate::stats::{Recorder, Stats};
+use crate::tflite::{self, InputScaling};
+
+/// One ranked class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Class index (0..999 for ImageNet; the TF files' "background" output is not a class).
+    pub index: usize,
+    /// Human-readable label.
+    pub label: String,
+    /// Softmax probability.
+    pub probability: f32,
+}
+
+/// What a loaded model is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    /// e.g. `"MobileNetV2"`.
+    pub version: String,
+    /// Width multiplier α.
+    pub width_multiplier: f32,
+    /// Input side.
+    pub resolution: usize,
+    /// Number of classes (background excluded).
+    pub num_classes: usize,
+    /// Parameters (BatchNorm folded).
+    pub parameters: usize,
+    /// Length of `embed`'s vector.
+    pub embedding_size: usize,
+    /// Hex sha256 of the model file (files joined by `+` for a split model).
+    pub sha256: String,
+    /// Bytes of the model file(s).
+    pub model_bytes: usize,
+}
+
+/// A ready-to-use MobileNet classifier.
+#[derive(Debug)]
+pub struct Classifier {
+    model: MobileNet,
+    config: MobileNetConfig,
+    parameters: usize,
+    embedding_size: usize,
+    /// One label per model output.
+    labels: Vec<String>,
+    /// 1 when output 0 is TF's "background".
+    first_class: usize,
+    scaling: InputScaling,
+    device: Device,
+    recorder: Recorder,
+    sha256: String,
+    model_bytes: usize,
+}
+
+fn output_labels(labels: Option<Vec<String>>, outputs: usize, first_class: usize) -> Result<Vec<String>> {
+    match labels {
+        None => Ok((0..outputs)
+            .map(|i| if i < first_class { "background".into() } else { format!("class {}", i - first_class) })
+            .collect()),
+        Some(l) if l.len() == outputs => Ok(l),
+        Some(l) if first_class == 1 && l.len() + 1 == outputs => {
+            Ok(std::iter::once("background".to_string()).chain(l).collect())
+        }
+        Some(l) => Err(Error::Labels(format!(
+            "{} labels for a model with {} classes",
+            l.len(),
+            outputs - first_class
+        ))),
+    }
+}
+
+impl Classifier {
+    /// Loads a classifier from TFLite file(s) (backbone then head for a split model).
+    /// `labels` overrides the labels packed in the file; without either, classes are numbered.
+    pub fn from_tflite(files: &[&[u8]], labels: Option<Vec<String>>, device: &Device) -> Result<Self> {
+        let start = Instant::now();
+        let loaded = tflite::load(files)?;
+        let mut convs = loaded.convs.into_iter();
+        let arch = loaded.config.architecture();
+        let model = MobileNet::new(
+            &arch,
+            |_| {
+                let c = convs.next().expect("recognise() returned one convolution per spec");
+                ConvWeights { weight: c.weight, bias: c.bias, activation: c.activation }
+            },
+            device,
+        );
+        let mut classifier = Self::assemble(
+            model,
+            loaded.config,
+            labels.or(loaded.labels),
+            loaded.input_scaling,
+            device,
+            loaded.sha256.join("+"),
+            loaded.bytes,
+        )?;
+        classifier.recorder.set_build(start.elapsed().as_secs_f64() * 1e3);
+        Ok(classifier)
+    }
+
+    /// A classifier with generated weights: for architectures without a published file and for
+    /// latency measurements. Its predictions mean nothing.
+    pub fn generated(config: MobileNetConfig, seed: u64, device: &Device) -> Result<Self> {
+        let model = MobileNet::new(&config.architecture(), generated_weights(seed), device);
+        let scaling = InputScaling { scale: 1.0 / 127.5, zero_point: 127.5 };
+        Self::assemble(model, config, None, scaling, device, String::new(), 0)
+    }
+
+    fn assemble(
+        model: MobileNet,
+        config: MobileNetConfig,
+        labels: Option<Vec<String>>,
+        scaling: InputScaling,
+        device: &Device,
+        sha256: String,
+        model_bytes: usize,
+    ) -> Result<Self> {
+        let arch = config.architecture();
+        let first_class = usize::from(config.num_classes == 1001);
+        Ok(Self {
+            model,
+            config,
+            parameters: arch.parameters(),
+            embedding_size: arch.embedding_len(),
+            labels: output_labels(labels, config.num_classes, first_class)?,
+            first_class,
+            scaling,
+            device: device.clone(),
+            recorder: Recorder::default(),
+            sha256,
+            model_bytes,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MobileNetConfig {
+        &self.config
+    }
+
+    /// Description of the model.
+    pub fn info(&self) -> ModelInfo {
+        ModelInfo {
+            version: self.config.version.name().into(),
+            width_multiplier: self.config.width_multiplier,
+            resolution: self.config.resolution,
+            num_classes: self.config.num_classes - self.first_class,
+            parameters: self.parameters,
+            embedding_size: self.embedding_size,
+            sha256: self.sha256.clone(),
+            model_bytes: self.model_bytes,
+        }
+    }
+
+    /// Cold-start and latency statistics.
+    pub fn stats(&self) -> Stats {
+        self.recorder.stats()
+    }
+
+    /// Lets the host record time spent before Rust ran (fetching, compiling).
+    pub fn record_fetch_compile(&mut self, fetch_ms: f64, compile_ms: f64) {
+        self.recorder.set_fetch_compile(fetch_ms, compile_ms);
+    }
+
+    /// The exact `S×S` RGB crop fed to the network.
+    pub fn crop(&self, pixels: Pixels<'_>) -> Result<Vec<u8>> {
+        preprocess::center_crop(pixels, self.config.resolution as u32)
+    }
+
+    /// Runs the network on a crop; returns (embedding, raw outputs including any background).
+    pub fn run_crop(&mut self, crop: &[u8]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let s = self.config.resolution;
+        if crop.len() != s * s * 3 {
+            return Err(Error::InputSize(format!("a crop of {} bytes; expected {s}x{s}x3", crop.len())));
+        }
+        let start = Instant::now();
+        let x = preprocess::to_tensor(crop, s, self.scaling, &self.device);
+        let out = self.model.forward(x);
+        let embedding = out.embedding.into_data().try_to_vec::<f32>().map_err(|e| Error::Internal(format!("{e:?}")))?;
+        let logits = out.logits.into_data().try_to_vec::<f32>().map_err(|e| Error::Internal(format!("{e:?}")))?;
+        self.recorder.record(start.elapsed().as_secs_f64() * 1e3);
+        Ok((embedding, logits))
+    }
+
+    /// Class logits (background output dropped) for an image.
+    pub fn logits(&mut self, pixels: Pixels<'_>) -> Result<Vec<f32>> {
+        let crop = self.crop(pixels)?;
+        let (_, logits) = self.run_crop(&crop)?;
+        Ok(logits[self.first_class..].to_vec())
+    }
+
+    /// The top `top_k` classes, most probable first.
+    pub fn classify(&mut self, pixels: Pixels<'_>, top_k: usize) -> Result<Vec<Prediction>> {
+        let crop = self.crop(pixels)?;
+        self.classify_crop(&crop, top_k)
+    }
+
+    /// [`Classifier::classify`] on an already cropped `S×S` RGB image.
+    pub fn classify_crop(&mut self, crop: &[u8], top_k: usize) -> Result<Vec<Prediction>> {
+        if top_k == 0 {
+            return Err(Error::Argument("topK must be at least 1".into()));
+        }
+        let (_, logits) = self.run_crop(crop)?;
+        Ok(self.top_k(&logits, top_k))
+    }
+
+    /// Ranks raw outputs: softmax over every output (as the TF graphs do), background skipped.
+    pub fn top_k(&self, outputs: &[f32], k: usize) -> Vec<Prediction> {
+        let probabilities = softmax(outputs);
+        let mut order: Vec<usize> = (self.first_class..outputs.len()).collect();
+        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]).then(a.cmp(&b)));
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| Prediction {
+                index: i - self.first_class,
+                label: self.labels[i].clone(),
+                probability: probabilities[i],
+            })
+            .collect()
+    }
+
+    /// The pre-classifier feature vector.
+    pub fn embed(&mut self, pixels: Pixels<'_>) -> Result<Vec<f32>> {
+        let crop = self.crop(pixels)?;
+        Ok(self.run_crop(&crop)?.0)
+    }
+
+    /// Decodes JPEG/PNG bytes and classifies them.
+    pub fn classify_encoded(&mut self, bytes: &[u8], top_k: usize) -> Result<Vec<Prediction>> {
+        let image = decode::decode(bytes, MAX_DECODED_BYTES)?;
+        let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)?;
+        self.classify(pixels, top_k)
+    }
+}
+
+/// Numerically stable softmax; non-finite inputs give zero probability.
+pub fn softmax(x: &[f32]) -> Vec<f32> {
+    let max = x.iter().copied().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = x
+        .iter()
+        .map(|&v| if v.is_finite() { (v - max).exp() } else { 0.0 })
+        .collect();
+    let sum: f32 = exp.iter().sum();
+    if sum > 0.0 { exp.iter().map(|e| e / sum).collect() } else { vec![0.0; x.len()] }
+}

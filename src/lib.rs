@@ -1,0 +1,32 @@
+//! # mobilenet-wasm
+//!
+//! MobileNet image classification (V1, V2, V3-Small, V3-Large) defined with burn, loaded
+//! directly from the published TFLite files, for native code, browsers, Node and Workers.
+//!
+//! ## Usage
+//! ```no_run
+//! use mobilenet_wasm::{Classifier, Device};
+//! let bytes = std::fs::read("mobilenet_v2_1.0_224_quant.tflite").unwrap();
+//! let mut clf = Classifier::from_tflite(&[&bytes], None, &Device::flex()).unwrap();
+//! let top5 = clf.classify_encoded(&std::fs::read("cat.jpg").unwrap(), 5).unwrap();
+//! println!("{} {:.3}", top5[0].label, top5[0].probability);
+//! ```
+//!
+//! ## Features
+//! - `ndarray`: also compile the (deprecated) burn-ndarray backend, selectable with
+//!   [`Device::ndarray`]. burn-flex ([`Device::flex`]) is the default.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod catalog;
+pub mod classifier;
+pub mod decode;
+pub mod error;
+pub mod model;
+pub mod preprocess;
+pub mod stats;
+pub mod tflite;
+
+pub use burn::tensor::Device;
+pub use classifier::{Classifier, ModelInfo, Prediction, softmax};
+pub use error::{Error, Result};
+pub use preprocess::{PixelFormat, Pixels};

@@ -1,0 +1,353 @@
+//! Model configuration and the architecture each configuration implies.
+//!
+//! The architecture tables follow the TF-slim definitions the published weights were trained
+//! with (`mobilenet_v1.py`, `mobilenet_v2.py`, `mobilenet_v3.py`): channel counts are scaled by
+//! the width multiplier and rounded as those files round them.
+
+use serde::{Deserialize, Serialize};
+
+/// MobileNet generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Version {
+    /// MobileNetV1: depthwise-separable convolutions.
+    V1,
+    /// MobileNetV2: inverted residuals with linear bottlenecks.
+    V2,
+    /// MobileNetV3-Small: inverted residuals, squeeze-excite, hard-swish.
+    V3Small,
+    /// MobileNetV3-Large.
+    V3Large,
+}
+
+impl Version {
+    /// Human-readable name, e.g. `"MobileNetV3-Small"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V1 => "MobileNetV1",
+            Version::V2 => "MobileNetV2",
+            Version::V3Small => "MobileNetV3-Small",
+            Version::V3Large => "MobileNetV3-Large",
+        }
+    }
+}
+
+/// What a MobileNet is: generation, width multiplier α, input resolution and class count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MobileNetConfig {
+    /// Generation.
+    pub version: Version,
+    /// Width multiplier α (1.0 = the paper's base width).
+    pub width_multiplier: f32,
+    /// Input side S (the model takes S×S RGB).
+    pub resolution: usize,
+    /// Outputs of the classifier (1001 for the TF files: index 0 is "background").
+    pub num_classes: usize,
+}
+
+/// Pointwise non-linearity after a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// Identity (linear bottlenecks, logits).
+    None,
+    /// max(x, 0).
+    Relu,
+    /// min(max(x, 0), 6).
+    Relu6,
+    /// x · relu6(x + 3) / 6.
+    HardSwish,
+    /// relu6(x + 3) / 6 (the squeeze-excite gate of V3).
+    HardSigmoid,
+}
+
+/// One convolution: standard (`groups == 1`) or depthwise (`groups == in_channels`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Square kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// 1 for a standard convolution, `in_channels` for a depthwise one.
+    pub groups: usize,
+    /// Activation the architecture calls for.
+    pub activation: Activation,
+}
+
+impl ConvSpec {
+    fn new(cin: usize, cout: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
+        Self { in_channels: cin, out_channels: cout, kernel, stride, groups: 1, activation }
+    }
+
+    fn depthwise(channels: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
+        Self {
+            in_channels: channels,
+            out_channels: channels,
+            kernel,
+            stride,
+            groups: channels,
+            activation,
+        }
+    }
+
+    /// Weight shape in burn's layout `[out, in / groups, k, k]`.
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [self.out_channels, self.in_channels / self.groups, self.kernel, self.kernel]
+    }
+
+    /// Number of parameters (weights and bias).
+    pub fn parameters(&self) -> usize {
+        self.weight_shape().iter().product::<usize>() + self.out_channels
+    }
+}
+
+/// Squeeze-excite: global pool, reduce (ReLU), expand (hard-sigmoid), scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqueezeExciteSpec {
+    /// The reducing 1×1 convolution.
+    pub reduce: ConvSpec,
+    /// The expanding 1×1 convolution.
+    pub expand: ConvSpec,
+}
+
+/// One block: V1's depthwise-separable block is an inverted residual without expansion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockSpec {
+    /// 1×1 expansion (absent when the expansion factor is 1, and in V1).
+    pub expand: Option<ConvSpec>,
+    /// Depthwise convolution.
+    pub depthwise: ConvSpec,
+    /// Squeeze-excite after the depthwise convolution (V3).
+    pub squeeze_excite: Option<SqueezeExciteSpec>,
+    /// 1×1 projection (linear in V2/V3, ReLU6 in V1).
+    pub project: ConvSpec,
+    /// Whether the block input is added to its output.
+    pub residual: bool,
+}
+
+/// The whole network, in execution order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Architecture {
+    /// First 3×3 stride-2 convolution.
+    pub stem: ConvSpec,
+    /// The blocks.
+    pub blocks: Vec<BlockSpec>,
+    /// 1×1 convolution before global pooling (V2: 1280, V3: 576 / 960).
+    pub last_conv: Option<ConvSpec>,
+    /// 1×1 convolution after global pooling (V3: 1024 / 1280, hard-swish).
+    pub pre_logits: Option<ConvSpec>,
+    /// The classifier (1×1 convolution producing the logits).
+    pub classifier: ConvSpec,
+}
+
+impl Architecture {
+    /// Every convolution in execution order.
+    pub fn convs(&self) -> Vec<ConvSpec> {
+        let mut v = vec![self.stem];
+        for b in &self.blocks {
+            v.extend(b.expand);
+            v.push(b.depthwise);
+            if let Some(se) = b.squeeze_excite {
+                v.push(se.reduce);
+                v.push(se.expand);
+            }
+            v.push(b.project);
+        }
+        v.extend(self.last_conv);
+        v.extend(self.pre_logits);
+        v.push(self.classifier);
+        v
+    }
+
+    /// Total number of parameters (BatchNorm folded, as in the published files).
+    pub fn parameters(&self) -> usize {
+        self.convs().iter().map(ConvSpec::parameters).sum()
+    }
+
+    /// Length of the embedding returned by `embed` (the classifier's input).
+    pub fn embedding_len(&self) -> usize {
+        self.classifier.in_channels
+    }
+}
+
+/// Rounds `v` to the nearest multiple of `divisor`, never below `divisor` and never more than
+/// 10 % below `v` (`_make_divisible` in the TF MobileNet code).
+pub fn make_divisible(v: f32, divisor: usize) -> usize {
+    let d = divisor as f32;
+    let mut n = (((v + d / 2.0) / d).floor() as usize * divisor).max(divisor);
+    if (n as f32) < 0.9 * v {
+        n += divisor;
+    }
+    n
+}
+
+use Activation::{HardSwish as HS, Relu as RE, Relu6 as R6};
+
+impl MobileNetConfig {
+    /// The architecture this configuration implies.
+    pub fn architecture(&self) -> Architecture {
+        match self.version {
+            Version::V1 => self.v1(),
+            Version::V2 => self.v2(),
+            Version::V3Small | Version::V3Large => self.v3(),
+        }
+    }
+
+    fn v1(&self) -> Architecture {
+        let a = self.width_multiplier;
+        let depth = |d: usize| ((d as f32 * a) as usize).max(8);
+        let stem = ConvSpec::new(3, depth(32), 3, 2, R6);
+        let plan = [
+            (1, 64),
+            (2, 128),
+            (1, 128),
+            (2, 256),
+            (1, 256),
+            (2, 512),
+            (1, 512),
+            (1, 512),
+            (1, 512),
+            (1, 512),
+            (1, 512),
+            (2, 1024),
+            (1, 1024),
+        ];
+        let mut cin = stem.out_channels;
+        let blocks = plan
+            .iter()
+            .map(|&(s, c)| {
+                let cout = depth(c);
+                let b = BlockSpec {
+                    expand: None,
+                    depthwise: ConvSpec::depthwise(cin, 3, s, R6),
+                    squeeze_excite: None,
+                    project: ConvSpec::new(cin, cout, 1, 1, R6),
+                    residual: false,
+                };
+                cin = cout;
+                b
+            })
+            .collect();
+        Architecture {
+            stem,
+            blocks,
+            last_conv: None,
+            pre_logits: None,
+            classifier: ConvSpec::new(cin, self.num_classes, 1, 1, Activation::None),
+        }
+    }
+
+    fn v2(&self) -> Architecture {
+        let a = self.width_multiplier;
+        let ch = |c: usize| make_divisible(c as f32 * a, 8);
+        let stem = ConvSpec::new(3, ch(32), 3, 2, R6);
+        // (expansion t, channels c, repeats n, first stride s)
+        let plan = [
+            (1, 16, 1, 1),
+            (6, 24, 2, 2),
+            (6, 32, 3, 2),
+            (6, 64, 4, 2),
+            (6, 96, 3, 1),
+            (6, 160, 3, 2),
+            (6, 320, 1, 1),
+        ];
+        let mut cin = stem.out_channels;
+        let mut blocks = Vec::new();
+        for (t, c, n, s) in plan {
+            let cout = ch(c);
+            for i in 0..n {
+                let stride = if i == 0 { s } else { 1 };
+                let hidden = make_divisible((cin * t) as f32, 8);
+                blocks.push(BlockSpec {
+                    expand: (t != 1).then(|| ConvSpec::new(cin, hidden, 1, 1, R6)),
+                    depthwise: ConvSpec::depthwise(hidden, 3, stride, R6),
+                    squeeze_excite: None,
+                    project: ConvSpec::new(hidden, cout, 1, 1, Activation::None),
+                    residual: stride == 1 && cin == cout,
+                });
+                cin = cout;
+            }
+        }
+        let last = if a > 1.0 { make_divisible(1280.0 * a, 8) } else { 1280 };
+        Architecture {
+            stem,
+            blocks,
+            last_conv: Some(ConvSpec::new(cin, last, 1, 1, R6)),
+            pre_logits: None,
+            classifier: ConvSpec::new(last, self.num_classes, 1, 1, Activation::None),
+        }
+    }
+
+    fn v3(&self) -> Architecture {
+        let a = self.width_multiplier;
+        let ch = |c: usize| make_divisible(c as f32 * a, 8);
+        // (kernel, expanded channels, output channels, squeeze-excite, activation, stride)
+        let small: &[(usize, usize, usize, bool, Activation, usize)] = &[
+            (3, 16, 16, true, RE, 2),
+            (3, 72, 24, false, RE, 2),
+            (3, 88, 24, false, RE, 1),
+            (5, 96, 40, true, HS, 2),
+            (5, 240, 40, true, HS, 1),
+            (5, 240, 40, true, HS, 1),
+            (5, 120, 48, true, HS, 1),
+            (5, 144, 48, true, HS, 1),
+            (5, 288, 96, true, HS, 2),
+            (5, 576, 96, true, HS, 1),
+            (5, 576, 96, true, HS, 1),
+        ];
+        let large: &[(usize, usize, usize, bool, Activation, usize)] = &[
+            (3, 16, 16, false, RE, 1),
+            (3, 64, 24, false, RE, 2),
+            (3, 72, 24, false, RE, 1),
+            (5, 72, 40, true, RE, 2),
+            (5, 120, 40, true, RE, 1),
+            (5, 120, 40, true, RE, 1),
+            (3, 240, 80, false, HS, 2),
+            (3, 200, 80, false, HS, 1),
+            (3, 184, 80, false, HS, 1),
+            (3, 184, 80, false, HS, 1),
+            (3, 480, 112, true, HS, 1),
+            (3, 672, 112, true, HS, 1),
+            (5, 672, 160, true, HS, 2),
+            (5, 960, 160, true, HS, 1),
+            (5, 960, 160, true, HS, 1),
+        ];
+        let (plan, last, head) = match self.version {
+            Version::V3Small => (small, 576, 1024),
+            _ => (large, 960, 1280),
+        };
+        let stem = ConvSpec::new(3, ch(16), 3, 2, HS);
+        let mut cin = stem.out_channels;
+        let blocks = plan
+            .iter()
+            .map(|&(k, exp, out, se, act, s)| {
+                let hidden = ch(exp);
+                let cout = ch(out);
+                let squeeze = make_divisible(hidden as f32 / 4.0, 8);
+                let b = BlockSpec {
+                    expand: (hidden != cin).then(|| ConvSpec::new(cin, hidden, 1, 1, act)),
+                    depthwise: ConvSpec::depthwise(hidden, k, s, act),
+                    squeeze_excite: se.then(|| SqueezeExciteSpec {
+                        reduce: ConvSpec::new(hidden, squeeze, 1, 1, RE),
+                        expand: ConvSpec::new(squeeze, hidden, 1, 1, Activation::HardSigmoid),
+                    }),
+                    project: ConvSpec::new(hidden, cout, 1, 1, Activation::None),
+                    residual: s == 1 && cin == cout,
+                };
+                cin = cout;
+                b
+            })
+            .collect();
+        let last = ch(last);
+        let head = if a > 1.0 { make_divisible(head as f32 * a, 8) } else { head };
+        Architecture {
+            stem,
+            blocks,
+            last_conv: Some(ConvSpec::new(cin, last, 1, 1, HS)),
+            pre_logits: Some(ConvSpec::new(last, head, 1, 1, HS)),
+            classifier: ConvSpec::new(head, self.num_classes, 1, 1, Activation::None),
+        }
+    }
+}

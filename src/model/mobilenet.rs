@@ -1,0 +1,66 @@
+//! The whole network: stem, blocks, head. One module serves V1, V2 and V3; what differs between
+//! them is the [`Architecture`] it is built from.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use super::blocks::{ConvAct, ConvWeights, InvertedResidual, global_pool};
+use super::config::{Architecture, ConvSpec};
+
+/// A MobileNet as a burn module.
+#[derive(Module, Debug)]
+pub struct MobileNet {
+    stem: ConvAct,
+    blocks: Vec<InvertedResidual>,
+    last_conv: Option<ConvAct>,
+    pre_logits: Option<ConvAct>,
+    classifier: ConvAct,
+}
+
+/// What one forward pass returns.
+#[derive(Debug)]
+pub struct Output {
+    /// Pre-classifier features `[N, D]`.
+    pub embedding: Tensor<2>,
+    /// Classifier outputs `[N, classes]`.
+    pub logits: Tensor<2>,
+}
+
+impl MobileNet {
+    /// Builds the network, taking each convolution's weights from `next` in the order of
+    /// [`Architecture::convs`].
+    pub fn new(
+        arch: &Architecture,
+        mut next: impl FnMut(&ConvSpec) -> ConvWeights,
+        device: &Device,
+    ) -> Self {
+        let stem = ConvAct::new(&arch.stem, next(&arch.stem), device);
+        let blocks = arch
+            .blocks
+            .iter()
+            .map(|b| InvertedResidual::new(b, &mut next, device))
+            .collect();
+        let last_conv = arch.last_conv.map(|s| ConvAct::new(&s, next(&s), device));
+        let pre_logits = arch.pre_logits.map(|s| ConvAct::new(&s, next(&s), device));
+        let classifier = ConvAct::new(&arch.classifier, next(&arch.classifier), device);
+        Self { stem, blocks, last_conv, pre_logits, classifier }
+    }
+
+    /// `[N, 3, S, S]` scaled pixels → embedding and logits.
+    pub fn forward(&self, x: Tensor<4>) -> Output {
+        let mut x = self.stem.forward(x);
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        if let Some(c) = &self.last_conv {
+            x = c.forward(x);
+        }
+        x = global_pool(x);
+        if let Some(c) = &self.pre_logits {
+            x = c.forward(x);
+        }
+        let embedding: Tensor<2> = x.clone().flatten(1, 3);
+        let logits = self.classifier.forward(x).flatten(1, 3);
+        Output { embedding, logits }
+    }
+}

@@ -1,0 +1,143 @@
+//! Pixels of any size → the model's input, exactly as the reference pipeline does it:
+//! bilinear resize (PIL's, which widens its filter when it downscales) of the whole image so the
+//! shorter side is `round(S / 0.875)`, centre crop `S×S` with `left = (W - S) / 2` (floored),
+//! then the model's own input scaling `(x - zero_point) * scale`.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+use crate::error::{Error, Result};
+use crate::tflite::InputScaling;
+
+/// Layout of a pixel buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// 3 bytes per pixel.
+    Rgb,
+    /// 4 bytes per pixel; alpha is dropped (as PIL's `convert('RGB')` does).
+    Rgba,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel.
+    pub fn channels(self) -> usize {
+        match self {
+            PixelFormat::Rgb => 3,
+            PixelFormat::Rgba => 4,
+        }
+    }
+}
+
+/// Borrowed, validated pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Pixels<'a> {
+    data: &'a [u8],
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+}
+
+/// Largest side accepted for raw pixel input (also bounds the resize).
+pub const MAX_SIDE: u32 = 1 << 15;
+
+impl<'a> Pixels<'a> {
+    /// Checks that `data` holds exactly `width × height` pixels of `format`.
+    pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Result<Self> {
+        if width == 0 || height == 0 {
+            return Err(Error::InputSize(format!("image is {width}x{height}; both sides must be at least 1")));
+        }
+        if width > MAX_SIDE || height > MAX_SIDE {
+            return Err(Error::InputSize(format!(
+                "image is {width}x{height}; sides are limited to {MAX_SIDE}"
+            )));
+        }
+        let expected = width as usize * height as usize * format.channels();
+        if data.len() != expected {
+            return Err(Error::InputSize(format!(
+                "{} bytes of pixels for a {width}x{height} {format:?} image, which needs {expected}",
+                data.len()
+            )));
+        }
+        Ok(Self { data, width, height, format })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+}
+
+/// Ceiling on the intermediate resized image (before the crop).
+pub const MAX_RESIZED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Python's `round` (half to even), which the reference pipeline used for the resize size.
+fn round_half_even(x: f64) -> u32 {
+    x.round_ties_even() as u32
+}
+
+/// The size the whole image is resized to before the centre crop.
+pub fn resize_dims(width: u32, height: u32, size: u32) -> (u32, u32) {
+    let short_target = round_half_even(size as f64 / 0.875);
+    if width <= height {
+        let h = round_half_even(height as f64 * short_target as f64 / width as f64);
+        (short_target, h.max(size))
+    } else {
+        let w = round_half_even(width as f64 * short_target as f64 / height as f64);
+        (w.max(size), short_target)
+    }
+}
+
+/// Resize and centre-crop to `size × size` RGB bytes (HWC), the exact crop the reference fed.
+pub fn center_crop(pixels: Pixels<'_>, size: u32) -> Result<Vec<u8>> {
+    let rgb: std::borrow::Cow<'_, [u8]> = match pixels.format {
+        PixelFormat::Rgb => pixels.data.into(),
+        PixelFormat::Rgba => pixels
+            .data
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect::<Vec<u8>>()
+            .into(),
+    };
+    let (nw, nh) = resize_dims(pixels.width, pixels.height, size);
+    let resized_bytes = nw as u64 * nh as u64 * 3;
+    if resized_bytes > MAX_RESIZED_BYTES {
+        return Err(Error::InputSize(format!(
+            "a {}x{} image would be resized to {nw}x{nh}; its aspect ratio is too extreme",
+            pixels.width, pixels.height
+        )));
+    }
+    let src = ImageRef::new(pixels.width, pixels.height, &rgb, PixelType::U8x3)
+        .map_err(|e| Error::InputSize(e.to_string()))?;
+    let mut dst = Image::new(nw, nh, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| Error::InputSize(e.to_string()))?;
+    let (left, top) = (((nw - size) / 2) as usize, ((nh - size) / 2) as usize);
+    let row = nw as usize * 3;
+    let resized = dst.buffer();
+    let size = size as usize;
+    let mut crop = Vec::with_capacity(size * size * 3);
+    for y in top..top + size {
+        crop.extend_from_slice(&resized[y * row + left * 3..y * row + (left + size) * 3]);
+    }
+    Ok(crop)
+}
+
+/// `size × size` RGB bytes (HWC) → `[1, 3, size, size]` scaled as the model expects.
+pub fn to_tensor(crop: &[u8], size: usize, scaling: InputScaling, device: &Device) -> Tensor<4> {
+    let plane = size * size;
+    let mut chw = vec![0.0f32; 3 * plane];
+    for (i, px) in crop.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            chw[c * plane + i] = (px[c] as f32 - scaling.zero_point) * scaling.scale;
+        }
+    }
+    Tensor::from_data(TensorData::new(chw, [1, 3, size, size]), device)
+}

@@ -1,0 +1,366 @@
+//! Walks a TFLite operator graph in execution order and reduces it to what a MobileNet is made
+//! of: convolutions (with weights, stride and activation) and the structural steps between them
+//! (residual add, global pool, squeeze-excite gate).
+//!
+//! The published quantized files carry no fused activations: ReLU / ReLU6 survive only as the
+//! quantized range of each convolution's output tensor ([0, 6] is ReLU6, [0, x] is ReLU). This
+//! walker infers them from that range; reading the graph literally gives logits around 1e11.
+
+use std::collections::HashMap;
+
+use super::reader::{DType, FusedActivation, OpKind, Padding, TfliteFile};
+use crate::error::{Error, Result};
+use crate::model::Activation;
+
+/// A convolution read from the file, weights already dequantized into burn's layout.
+#[derive(Debug, Clone)]
+pub struct LoadedConv {
+    /// Output tensor name (informative).
+    pub name: String,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Square kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// 1 or `in_channels` (depthwise).
+    pub groups: usize,
+    /// Activation, from the fused option, the output range, or a following HARD_SWISH.
+    pub activation: Activation,
+    /// Weights `[out, in / groups, k, k]`, row-major.
+    pub weight: Vec<f32>,
+    /// Bias `[out]`.
+    pub bias: Vec<f32>,
+}
+
+/// Structure between convolutions, in execution order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Convolution `i` of [`Walk::convs`].
+    Conv(usize),
+    /// Residual addition of two activations.
+    Add,
+    /// Global average pooling.
+    Pool,
+    /// Squeeze-excite: the activation multiplied by its gate.
+    Gate,
+}
+
+/// How the model wants its input pixels scaled: `(x - zero_point) * scale`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputScaling {
+    /// Multiplier.
+    pub scale: f32,
+    /// Subtracted from the raw 0..255 value first.
+    pub zero_point: f32,
+}
+
+/// The reduced graph of one file.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    /// Shape of the graph input, NHWC.
+    pub input_shape: Vec<usize>,
+    /// Pixel scaling (for an image input).
+    pub input_scaling: InputScaling,
+    /// Convolutions in execution order.
+    pub convs: Vec<LoadedConv>,
+    /// Structure in execution order.
+    pub steps: Vec<Step>,
+    /// Whether the graph ends in a softmax (informative: we always return logits).
+    pub has_softmax: bool,
+}
+
+impl Walk {
+    /// True when the graph input is an image (`[1, H, W, 3]`).
+    pub fn takes_image(&self) -> bool {
+        self.input_shape.len() == 4 && self.input_shape[3] == 3 && self.input_shape[1] > 1
+    }
+}
+
+fn infer_activation(fused: FusedActivation, range: Option<(f32, f32)>) -> Result<Activation> {
+    match fused {
+        FusedActivation::Relu => return Ok(Activation::Relu),
+        FusedActivation::Relu6 => return Ok(Activation::Relu6),
+        FusedActivation::Other => {
+            return Err(Error::ModelUnsupported(
+                "a convolution with a fused activation other than ReLU/ReLU6".into(),
+            ));
+        }
+        FusedActivation::None => {}
+    }
+    Ok(match range {
+        // The zero point sits at the bottom of the integer range: nothing below 0 survives.
+        Some((lo, hi)) if lo == 0.0 && hi <= 6.0 + 0.05 => Activation::Relu6,
+        Some((lo, _)) if lo == 0.0 => Activation::Relu,
+        _ => Activation::None,
+    })
+}
+
+fn approx(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 0.02 * b.abs().max(1e-3)
+}
+
+/// What produced a tensor, as far as the walk cares.
+#[derive(Clone, Copy)]
+enum Source {
+    Conv(usize),
+    /// The `x + 3` of a hard-sigmoid applied to convolution `i`.
+    HardSigmoidAdd(usize),
+    Other,
+}
+
+/// Walks one file.
+pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
+    let [input] = file.inputs[..] else {
+        return Err(Error::ModelUnsupported(format!(
+            "{} graph inputs; a MobileNet has one",
+            file.inputs.len()
+        )));
+    };
+    let input_tensor = &file.tensors[input];
+    let input_scaling = match (&input_tensor.quantization, input_tensor.dtype) {
+        (Some(q), DType::U8 | DType::I8) if q.scale.len() == 1 => {
+            // Scaling defined on the raw 0..255 pixel value.
+            let shift = if input_tensor.dtype == DType::I8 { 128.0 } else { 0.0 };
+            InputScaling {
+                scale: q.scale[0],
+                zero_point: q.zero_point[0] as f32 + shift,
+            }
+        }
+        (_, DType::F32) => InputScaling { scale: 1.0 / 127.5, zero_point: 127.5 },
+        (_, other) => {
+            return Err(Error::ModelUnsupported(format!(
+                "graph input of element type {other:?}"
+            )));
+        }
+    };
+
+    let mut source: HashMap<usize, Source> = HashMap::new();
+    let mut convs: Vec<LoadedConv> = Vec::new();
+    let mut steps = Vec::new();
+    let mut has_softmax = false;
+
+    let activation_input = |inputs: &[Option<usize>], op: &str| -> Result<usize> {
+        inputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::ModelFormat(format!("{op} without an input")))
+    };
+
+    for op in &file.operators {
+        let out = op.outputs[0];
+        match &op.kind {
+            OpKind::Conv2d { stride, padding, activation, dilation }
+            | OpKind::DepthwiseConv2d { stride, padding, activation, dilation, .. } => {
+                let depthwise = matches!(op.kind, OpKind::DepthwiseConv2d { .. });
+                if let OpKind::DepthwiseConv2d { depth_multiplier, .. } = op.kind {
+                    if depth_multiplier != 1 {
+                        return Err(Error::ModelUnsupported(format!(
+                            "depthwise convolution with depth multiplier {depth_multiplier}"
+                        )));
+                    }
+                }
+                if stride.0 != stride.1 || *dilation != (1, 1) {
+                    return Err(Error::ModelUnsupported(format!(
+                        "convolution with stride {stride:?} and dilation {dilation:?}"
+                    )));
+                }
+                let x = activation_input(&op.inputs, "convolution")?;
+                let w = op.inputs.get(1).copied().flatten().ok_or_else(|| {
+                    Error::ModelFormat("convolution without weights".into())
+                })?;
+                let wt = &file.tensors[w];
+                let xt = &file.tensors[x];
+                if wt.shape.len() != 4 || xt.shape.len() != 4 || !wt.is_constant() {
+                    return Err(Error::ModelUnsupported(format!(
+                        "convolution {:?} with weights {:?} on input {:?}",
+                        file.tensors[out].name, wt.shape, xt.shape
+                    )));
+                }
+                let (kh, kw) = (wt.shape[1], wt.shape[2]);
+                if kh != kw {
+                    return Err(Error::ModelUnsupported(format!("a {kh}x{kw} kernel")));
+                }
+                let cin = xt.shape[3];
+                let (cout, groups) = if depthwise {
+                    (wt.shape[3], cin)
+                } else {
+                    (wt.shape[0], 1)
+                };
+                let expected_in = if depthwise { 1 } else { cin };
+                let actual_in = if depthwise { wt.shape[0] } else { wt.shape[3] };
+                if actual_in != expected_in || (depthwise && cout != cin) {
+                    return Err(Error::ModelFormat(format!(
+                        "convolution weights {:?} do not fit input {:?}",
+                        wt.shape, xt.shape
+                    )));
+                }
+                if *padding == Padding::Valid && kh != 1 {
+                    return Err(Error::ModelUnsupported(
+                        "a VALID-padded convolution larger than 1x1".into(),
+                    ));
+                }
+                let raw = file.dequantize(w)?;
+                // TFLite: OHWI (conv) or 1HWO (depthwise). burn: O I/g H W.
+                let mut weight = vec![0.0f32; raw.len()];
+                let inner = cin / groups;
+                for o in 0..cout {
+                    for i in 0..inner {
+                        for y in 0..kh {
+                            for xk in 0..kw {
+                                let src = if depthwise {
+                                    (y * kw + xk) * cout + o
+                                } else {
+                                    ((o * kh + y) * kw + xk) * cin + i
+                                };
+                                weight[((o * inner + i) * kh + y) * kw + xk] = raw[src];
+                            }
+                        }
+                    }
+                }
+                let bias = match op.inputs.get(2).copied().flatten() {
+                    Some(b) => {
+                        let v = file.dequantize(b)?;
+                        if v.len() != cout {
+                            return Err(Error::ModelFormat(format!(
+                                "bias of {} values for {cout} channels",
+                                v.len()
+                            )));
+                        }
+                        v
+                    }
+                    None => vec![0.0; cout],
+                };
+                let activation =
+                    infer_activation(*activation, file.tensors[out].quantized_range())?;
+                source.insert(out, Source::Conv(convs.len()));
+                steps.push(Step::Conv(convs.len()));
+                convs.push(LoadedConv {
+                    name: file.tensors[out].name.clone(),
+                    in_channels: cin,
+                    out_channels: cout,
+                    kernel: kh,
+                    stride: stride.0,
+                    groups,
+                    activation,
+                    weight,
+                    bias,
+                });
+            }
+            OpKind::HardSwish => {
+                let x = activation_input(&op.inputs, "HARD_SWISH")?;
+                match source.get(&x) {
+                    Some(&Source::Conv(c)) if convs[c].activation == Activation::None => {
+                        convs[c].activation = Activation::HardSwish;
+                        source.insert(out, Source::Conv(c));
+                    }
+                    _ => {
+                        return Err(Error::ModelUnsupported(
+                            "HARD_SWISH that does not follow a linear convolution".into(),
+                        ));
+                    }
+                }
+            }
+            OpKind::Add { .. } | OpKind::Mul { .. } => {
+                let is_add = matches!(op.kind, OpKind::Add { .. });
+                let ins: Vec<usize> = op.inputs.iter().flatten().copied().collect();
+                if ins.len() != 2 {
+                    return Err(Error::ModelFormat("binary operator without two inputs".into()));
+                }
+                let constant = ins.iter().position(|&i| file.tensors[i].is_constant());
+                match (constant, is_add) {
+                    (None, true) => {
+                        steps.push(Step::Add);
+                        source.insert(out, Source::Other);
+                    }
+                    (None, false) => {
+                        steps.push(Step::Gate);
+                        source.insert(out, Source::Other);
+                    }
+                    // relu6(conv + 3) / 6: the hard-sigmoid gate of squeeze-excite.
+                    (Some(k), true) => {
+                        let value = file.scalar(ins[k])?;
+                        match source.get(&ins[1 - k]) {
+                            Some(&Source::Conv(c)) if approx(value, 3.0) => {
+                                source.insert(out, Source::HardSigmoidAdd(c));
+                            }
+                            _ => {
+                                return Err(Error::ModelUnsupported(format!(
+                                    "ADD of the constant {value} outside a hard-sigmoid"
+                                )));
+                            }
+                        }
+                    }
+                    (Some(k), false) => {
+                        let value = file.scalar(ins[k])?;
+                        match source.get(&ins[1 - k]) {
+                            Some(&Source::HardSigmoidAdd(c)) if approx(value, 1.0 / 6.0) => {
+                                convs[c].activation = Activation::HardSigmoid;
+                                source.insert(out, Source::Conv(c));
+                            }
+                            _ => {
+                                return Err(Error::ModelUnsupported(format!(
+                                    "MUL by the constant {value} outside a hard-sigmoid"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+            OpKind::AveragePool2d { filter, padding } => {
+                let x = activation_input(&op.inputs, "AVERAGE_POOL_2D")?;
+                let shape = &file.tensors[x].shape;
+                let global = shape.len() == 4 && *filter == (shape[1], shape[2]);
+                if !global || *padding != Padding::Valid {
+                    return Err(Error::ModelUnsupported(format!(
+                        "average pooling {filter:?} over {shape:?} that is not global"
+                    )));
+                }
+                if shape[1] == 1 && shape[2] == 1 {
+                    // Pooling a 1x1 map is the identity (V3's head pools twice).
+                    let s = source.get(&x).copied().unwrap_or(Source::Other);
+                    source.insert(out, s);
+                } else {
+                    steps.push(Step::Pool);
+                    source.insert(out, Source::Other);
+                }
+            }
+            OpKind::Mean => {
+                let out_shape = &file.tensors[out].shape;
+                let global = out_shape.len() == 2
+                    || (out_shape.len() == 4 && out_shape[1] == 1 && out_shape[2] == 1);
+                if !global {
+                    return Err(Error::ModelUnsupported(format!(
+                        "MEAN producing {out_shape:?}, not a global pool"
+                    )));
+                }
+                steps.push(Step::Pool);
+                source.insert(out, Source::Other);
+            }
+            OpKind::Reshape | OpKind::Squeeze | OpKind::Quantize | OpKind::Dequantize => {
+                let x = activation_input(&op.inputs, "reshape")?;
+                let s = source.get(&x).copied().unwrap_or(Source::Other);
+                source.insert(out, s);
+            }
+            OpKind::Softmax => {
+                has_softmax = true;
+                source.insert(out, Source::Other);
+            }
+            OpKind::Unsupported(name) => {
+                return Err(Error::ModelUnsupported(format!(
+                    "operator {name} is not part of a MobileNet classifier"
+                )));
+            }
+        }
+    }
+    Ok(Walk {
+        input_shape: input_tensor.shape.clone(),
+        input_scaling,
+        convs,
+        steps,
+        has_softmax,
+    })
+}

@@ -1,0 +1,100 @@
+//! Reads published TFLite MobileNet files into a configuration and float weights.
+
+mod graph;
+mod reader;
+mod recognise;
+
+#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case, deprecated, mismatched_lifetime_syntaxes, unsafe_op_in_unsafe_fn, missing_docs)]
+#[rustfmt::skip]
+mod schema_generated;
+
+/// The generated flatbuffer bindings (subset of the TFLite schema), public so tests and tools
+/// can build TFLite files.
+pub use schema_generated::tflite as schema;
+
+pub use graph::{InputScaling, LoadedConv, Step, Walk, walk};
+pub use reader::{DType, MAX_MODEL_BYTES, TensorInfo, TfliteFile};
+pub use recognise::recognise;
+mod labels;
+
+pub use labels::embedded_labels;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::MobileNetConfig;
+
+/// A model read from one file, or from several chained files (backbone, then head).
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// What the files are.
+    pub config: MobileNetConfig,
+    /// Convolutions in the order of [`crate::model::Architecture::convs`].
+    pub convs: Vec<LoadedConv>,
+    /// Pixel scaling the model expects.
+    pub input_scaling: InputScaling,
+    /// Labels packed into the file(s), one per output, if present.
+    pub labels: Option<Vec<String>>,
+    /// Hex sha256 of each file.
+    pub sha256: Vec<String>,
+    /// Total bytes of the files.
+    pub bytes: usize,
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a MobileNet from its TFLite file(s). A model published as two chained files
+/// (backbone ending in global pooling, then the classifier head) is passed as both, in order.
+pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
+    let mut walks = files
+        .iter()
+        .map(|f| walk(&TfliteFile::parse(f)?))
+        .collect::<Result<Vec<Walk>>>()?;
+    // The backbone (the file that takes an image) goes first, whatever order we were given.
+    walks.sort_by_key(|w| !w.takes_image());
+    let mut parts = walks.into_iter();
+    let Some(mut walked) = parts.next() else {
+        return Err(Error::Argument("no model file given".into()));
+    };
+    if !walked.takes_image() {
+        return Err(Error::ModelIncomplete(format!(
+            "this file takes a {:?} tensor, not an image: it is a classifier head; load it \
+             together with its backbone",
+            walked.input_shape
+        )));
+    }
+    for next in parts {
+        if next.takes_image() {
+            return Err(Error::ModelIncomplete(
+                "a second file that takes an image; only a classifier head can follow a backbone"
+                    .into(),
+            ));
+        }
+        let produced = walked.convs.last().map(|c| c.out_channels);
+        if walked.steps.last() != Some(&Step::Pool) || produced != next.input_shape.last().copied() {
+            return Err(Error::ModelIncomplete(format!(
+                "the head takes {:?}, which the backbone does not produce",
+                next.input_shape
+            )));
+        }
+        let offset = walked.convs.len();
+        walked.steps.extend(next.steps.iter().map(|s| match s {
+            Step::Conv(i) => Step::Conv(i + offset),
+            other => *other,
+        }));
+        walked.convs.extend(next.convs);
+        walked.has_softmax |= next.has_softmax;
+    }
+    let (config, convs) = recognise(&walked)?;
+    Ok(LoadedModel {
+        config,
+        convs,
+        input_scaling: walked.input_scaling,
+        labels: files.iter().find_map(|f| embedded_labels(f)),
+        sha256: files.iter().map(|f| sha256_hex(f)).collect(),
+        bytes: files.iter().map(|f| f.len()).sum(),
+    })
+}
