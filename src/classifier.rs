@@ -42,6 +42,8 @@ pub struct ModelInfo {
     pub sha256: String,
     /// Bytes of the model file(s).
     pub model_bytes: usize,
+    /// Whether activations are rounded onto the file's quantization grid (V3 files).
+    pub quantization_emulated: bool,
 }
 
 /// A ready-to-use MobileNet classifier.
@@ -60,6 +62,7 @@ pub struct Classifier {
     recorder: Recorder,
     sha256: String,
     model_bytes: usize,
+    quantization_emulated: bool,
 }
 
 fn output_labels(labels: Option<Vec<String>>, outputs: usize, first_class: usize) -> Result<Vec<String>> {
@@ -91,7 +94,13 @@ impl Classifier {
             &arch,
             |_| {
                 let c = convs.next().expect("recognise() returned one convolution per spec");
-                ConvWeights { weight: c.weight, bias: c.bias, activation: c.activation }
+                ConvWeights {
+                    weight: c.weight,
+                    bias: c.bias,
+                    activation: c.activation,
+                    saturation: c.saturation,
+                    step: c.step,
+                }
             },
             device,
         );
@@ -104,6 +113,7 @@ impl Classifier {
             loaded.sha256.join("+"),
             loaded.bytes,
         )?;
+        classifier.quantization_emulated = loaded.quantization_emulated;
         classifier.recorder.set_build(start.elapsed().as_secs_f64() * 1e3);
         Ok(classifier)
     }
@@ -139,6 +149,7 @@ impl Classifier {
             recorder: Recorder::default(),
             sha256,
             model_bytes,
+            quantization_emulated: false,
         })
     }
 
@@ -158,6 +169,7 @@ impl Classifier {
             embedding_size: self.embedding_size,
             sha256: self.sha256.clone(),
             model_bytes: self.model_bytes,
+            quantization_emulated: self.quantization_emulated,
         }
     }
 

@@ -16,6 +16,10 @@ pub struct ConvWeights {
     pub bias: Vec<f32>,
     /// The activation to apply (from the file; the spec's for generated weights).
     pub activation: Activation,
+    /// Range the pre-activation output saturates to (quantized V3 files), if any.
+    pub saturation: Option<(f32, f32)>,
+    /// Quantization step the output is rounded to (emulating a quantized graph), if any.
+    pub step: Option<f32>,
 }
 
 /// Applies an activation.
@@ -49,6 +53,10 @@ pub struct ConvAct {
     kernel: usize,
     #[module(skip)]
     activation: Activation,
+    #[module(skip)]
+    saturation: Option<(f32, f32)>,
+    #[module(skip)]
+    step: Option<f32>,
 }
 
 impl ConvAct {
@@ -63,6 +71,8 @@ impl ConvAct {
             groups: spec.groups,
             kernel: spec.kernel,
             activation: w.activation,
+            saturation: w.saturation,
+            step: w.step,
         }
     }
 
@@ -78,8 +88,16 @@ impl ConvAct {
             dilation: [1, 1],
             groups: self.groups,
         };
-        let y = conv2d(x, self.weight.val(), Some(self.bias.val()), options);
-        activate(y, self.activation)
+        let mut y = conv2d(x, self.weight.val(), Some(self.bias.val()), options);
+        if let Some(step) = self.step {
+            y = (y / step).round() * step;
+        }
+        match (self.saturation, self.activation) {
+            // ReLU / ReLU6 with a known range: one clamp does both.
+            (Some((lo, hi)), Activation::Relu | Activation::Relu6) => y.clamp(lo, hi),
+            (Some((lo, hi)), activation) => activate(y.clamp(lo, hi), activation),
+            (None, activation) => activate(y, activation),
+        }
     }
 }
 

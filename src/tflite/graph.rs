@@ -33,6 +33,11 @@ pub struct LoadedConv {
     pub weight: Vec<f32>,
     /// Bias `[out]`.
     pub bias: Vec<f32>,
+    /// Quantized range of the convolution's output, where TFLite saturates it before a
+    /// following HARD_SWISH / hard-sigmoid.
+    pub saturation: Option<(f32, f32)>,
+    /// Quantization step of the output tensor (quantized files), for quantization emulation.
+    pub step: Option<f32>,
 }
 
 /// Structure between convolutions, in execution order.
@@ -234,8 +239,13 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     }
                     None => vec![0.0; cout],
                 };
-                let activation =
-                    infer_activation(*activation, file.tensors[out].quantized_range())?;
+                let range = file.tensors[out].quantized_range();
+                let activation = infer_activation(*activation, range)?;
+                // A rectified output saturates at the top of its quantized range in TFLite.
+                let saturation = match activation {
+                    Activation::Relu | Activation::Relu6 => range,
+                    _ => None,
+                };
                 source.insert(out, Source::Conv(convs.len()));
                 steps.push(Step::Conv(convs.len()));
                 convs.push(LoadedConv {
@@ -248,6 +258,12 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     activation,
                     weight,
                     bias,
+                    saturation,
+                    step: file.tensors[out]
+                        .quantization
+                        .as_ref()
+                        .filter(|q| q.scale.len() == 1)
+                        .map(|q| q.scale[0]),
                 });
             }
             OpKind::HardSwish => {
@@ -255,6 +271,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 match source.get(&x) {
                     Some(&Source::Conv(c)) if convs[c].activation == Activation::None => {
                         convs[c].activation = Activation::HardSwish;
+                        convs[c].saturation = file.tensors[x].quantized_range();
                         source.insert(out, Source::Conv(c));
                     }
                     _ => {
@@ -285,6 +302,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         let value = file.scalar(ins[k])?;
                         match source.get(&ins[1 - k]) {
                             Some(&Source::Conv(c)) if approx(value, 3.0) => {
+                                convs[c].saturation = file.tensors[ins[1 - k]].quantized_range();
                                 source.insert(out, Source::HardSigmoidAdd(c));
                             }
                             _ => {
