@@ -31,6 +31,9 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png) {
         return Err(Error::ImageDecode(format!("{format:?} images are not supported; use JPEG or PNG")));
     }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(Error::ImageDecode("truncated JPEG: no end-of-image marker after the image data".into()));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_bytes);
@@ -63,4 +66,14 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
     })?;
     let rgb = image.into_rgb8();
     Ok(RgbImage { width, height, data: rgb.into_raw() })
+}
+
+/// True when an end-of-image marker (FF D9) follows the last start-of-scan (FF DA). The JPEG
+/// decoder fills missing data of a truncated file with grey instead of failing.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let marker = |m: u8| bytes.windows(2).rposition(|w| w == [0xFF, m]);
+    match (marker(0xDA), marker(0xD9)) {
+        (Some(sos), Some(eoi)) => eoi > sos,
+        _ => false,
+    }
 }
