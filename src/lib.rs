@@ -25,6 +25,8 @@ pub mod model;
 pub mod preprocess;
 pub mod stats;
 pub mod tflite;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use burn::tensor::Device;
 pub use classifier::{Classifier, ModelInfo, Prediction, softmax};

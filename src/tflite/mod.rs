@@ -110,3 +110,19 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
         quantization_emulated,
     })
 }
+
+/// Checks `bytes` against a Subresource-Integrity string `sha256-<base64>`.
+pub fn verify_integrity(bytes: &[u8], integrity: &str) -> Result<()> {
+    use base64::Engine;
+    let expected = integrity.trim().strip_prefix("sha256-").ok_or_else(|| {
+        Error::Argument(format!("integrity {integrity:?} must look like sha256-<base64>"))
+    })?;
+    let actual = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes));
+    if actual != expected {
+        return Err(Error::Integrity {
+            expected: format!("sha256-{expected}"),
+            actual: format!("sha256-{actual}"),
+        });
+    }
+    Ok(())
+}

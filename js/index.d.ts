@@ -1,0 +1,56 @@
+/** Stable error codes carried by every error this package throws (`err.code`). */
+export type ErrorCode =
+  | 'E_MODEL_FORMAT' | 'E_MODEL_UNSUPPORTED' | 'E_MODEL_INCOMPLETE' | 'E_MODEL_SIZE'
+  | 'E_INTEGRITY' | 'E_IMAGE_DECODE' | 'E_INPUT_SIZE' | 'E_IMAGE_TOO_LARGE' | 'E_LABELS'
+  | 'E_ARGUMENT' | 'E_IO' | 'E_INTERNAL' | 'E_FREED';
+
+export interface MobileNetError extends Error { code: ErrorCode }
+
+export type ModelSource = string | URL | Uint8Array | ArrayBuffer;
+
+export interface LoadOptions {
+  /** URL or bytes of a `.tflite` file, or `[backbone, head]` for a split model. Default: bundled MobileNetV2 1.0/224. */
+  model?: ModelSource | ModelSource[];
+  /** One label per class (or per output), or the URL of a text file with one per line. */
+  labels?: string[] | string;
+  /** `sha256-<base64>` of the model file (one per file for a split model); a mismatch throws `E_INTEGRITY`. */
+  integrity?: string | string[];
+}
+
+export interface ClassifyOptions { /** Default 5. */ topK?: number }
+
+export interface Prediction { index: number; label: string; probability: number }
+
+export interface ModelInfo {
+  version: 'MobileNetV1' | 'MobileNetV2' | 'MobileNetV3-Small' | 'MobileNetV3-Large';
+  widthMultiplier: number;
+  resolution: number;
+  numClasses: number;
+  parameters: number;
+  embeddingSize: number;
+  sha256: string;
+  modelBytes: number;
+  quantizationEmulated: boolean;
+}
+
+export interface ColdStart { fetchMs: number; compileMs: number; buildMs: number; firstInferenceMs: number; totalMs: number }
+export interface InferenceStats { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number }
+export interface Stats { coldStart: ColdStart; inference: InferenceStats; memoryBytes: number }
+
+export interface RgbaPixels { data: Uint8Array | Uint8ClampedArray; width: number; height: number }
+
+export type ImageInput =
+  | RgbaPixels | ImageData | HTMLImageElement | HTMLVideoElement | HTMLCanvasElement
+  | OffscreenCanvas | ImageBitmap | VideoFrame
+  /** Encoded JPEG or PNG bytes. */
+  | Uint8Array | ArrayBuffer;
+
+export declare class Classifier {
+  static load(options?: LoadOptions): Promise<Classifier>;
+  classify(input: ImageInput, options?: ClassifyOptions): Promise<Prediction[]>;
+  embed(input: ImageInput): Promise<Float32Array>;
+  readonly info: ModelInfo;
+  stats(): Stats;
+  free(): void;
+}
+export default Classifier;

@@ -1,0 +1,22 @@
+// Cloudflare Workers (workerd) entry: the wasm is imported as a compiled module (no runtime
+// compilation); pass the model bytes to Classifier.load({ model }).
+import wasmModule from './mobilenet_wasm_bg.wasm';
+import { initSync } from './mobilenet_wasm.js';
+import { makeClassifier, codedError } from './core.js';
+
+let wasm = null;
+export const Classifier = makeClassifier({
+  init() {
+    const t = Date.now();
+    wasm ??= initSync({ module: wasmModule });
+    return Promise.resolve(Date.now() - t);
+  },
+  async defaultModel() {
+    throw codedError('E_ARGUMENT', 'in Workers, import a model as a data module and pass it as { model }');
+  },
+  async defaultLabels() {
+    return undefined;
+  },
+  memoryBytes: () => wasm?.memory.buffer.byteLength ?? 0,
+});
+export default Classifier;

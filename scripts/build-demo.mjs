@@ -1,0 +1,37 @@
+// Assembles the demo in www/dist: page, worker, the built package, and every classification
+// model in the models directory with a manifest (name, files, bytes, gzip bytes, sha256, accuracy).
+import { cp, mkdir, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const dist = path.join(root, 'www/dist');
+await rm(dist, { recursive: true, force: true });
+await mkdir(path.join(dist, 'models'), { recursive: true });
+for (const f of ['index.html', 'app.js', 'worker.js', 'style.css']) await copyFile(path.join(root, 'www', f), path.join(dist, f));
+await cp(path.join(root, 'pkg'), path.join(dist, 'pkg'), { recursive: true });
+const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;
+
+const models = [];
+for (const name of (await readdir(modelsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  if (!(name in accuracy)) continue; // only the classifiers we have measured
+  const files = (await readdir(path.join(modelsDir, name))).filter((f) => f.endsWith('.tflite')).sort();
+  // Split models: backbone before head (the head file's name says so).
+  files.sort((a, b) => Number(a.includes('head')) - Number(b.includes('head')));
+  await mkdir(path.join(dist, 'models', name), { recursive: true });
+  let bytes = 0, gzipBytes = 0;
+  const integrity = [];
+  for (const f of files) {
+    const data = await readFile(path.join(modelsDir, name, f));
+    await writeFile(path.join(dist, 'models', name, f), data);
+    bytes += data.length;
+    gzipBytes += gzipSync(data, { level: 9 }).length;
+    integrity.push('sha256-' + createHash('sha256').update(data).digest('base64'));
+  }
+  models.push({ name, files: files.map((f) => `${name}/${f}`), bytes, gzipBytes, integrity, goldenTop1: accuracy[name] });
+}
+await writeFile(path.join(dist, 'models/manifest.json'), JSON.stringify({ default: 'mobilenet_v2_1.0_224_quant', models }, null, 2));
+console.log(`demo assembled in ${path.relative(root, dist)} with ${models.length} models`);

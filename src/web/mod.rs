@@ -1,0 +1,110 @@
+//! The JavaScript face (wasm-bindgen). The npm package's `index.js` wraps this in the
+//! documented `Classifier` API; errors cross as `Error` objects carrying the stable `code`.
+
+use wasm_bindgen::prelude::*;
+
+use crate::classifier::Classifier;
+use crate::error::Error;
+use crate::preprocess::{PixelFormat, Pixels};
+use crate::tflite::verify_integrity;
+
+fn js_error(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
+    err.into()
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(Error::Internal(e.to_string())))
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    #[cfg(feature = "panic-hook")]
+    console_error_panic_hook::set_once();
+}
+
+/// A loaded model. Use the package's `Classifier` wrapper rather than this class directly.
+#[wasm_bindgen]
+pub struct WasmClassifier {
+    inner: Classifier,
+}
+
+#[wasm_bindgen]
+impl WasmClassifier {
+    /// Builds a classifier from model file bytes (one file, or backbone and head).
+    /// `labels`: optional array of strings; `integrity`: optional array of `sha256-…`, one per file.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(files: Vec<js_sys::Uint8Array>, labels: JsValue, integrity: JsValue) -> Result<WasmClassifier, JsValue> {
+        let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
+        if !integrity.is_undefined() && !integrity.is_null() {
+            let expected: Vec<String> = serde_wasm_bindgen::from_value(integrity)
+                .map_err(|e| js_error(Error::Argument(format!("integrity: {e}"))))?;
+            if expected.len() != files.len() {
+                return Err(js_error(Error::Argument(format!(
+                    "{} integrity values for {} model files",
+                    expected.len(),
+                    files.len()
+                ))));
+            }
+            for (f, i) in files.iter().zip(&expected) {
+                verify_integrity(f, i).map_err(js_error)?;
+            }
+        }
+        let labels: Option<Vec<String>> = if labels.is_undefined() || labels.is_null() {
+            None
+        } else {
+            Some(serde_wasm_bindgen::from_value(labels).map_err(|e| js_error(Error::Labels(e.to_string())))?)
+        };
+        let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+        let inner = Classifier::from_tflite(&refs, labels, &burn::tensor::Device::flex()).map_err(js_error)?;
+        Ok(WasmClassifier { inner })
+    }
+
+    /// Top-k classes of RGBA pixels.
+    #[wasm_bindgen(js_name = classifyRgba)]
+    pub fn classify_rgba(&mut self, data: &[u8], width: u32, height: u32, top_k: usize) -> Result<JsValue, JsValue> {
+        let pixels = Pixels::new(data, width, height, PixelFormat::Rgba).map_err(js_error)?;
+        to_js(&self.inner.classify(pixels, top_k).map_err(js_error)?)
+    }
+
+    /// Top-k classes of encoded JPEG/PNG bytes.
+    #[wasm_bindgen(js_name = classifyEncoded)]
+    pub fn classify_encoded(&mut self, bytes: &[u8], top_k: usize) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.classify_encoded(bytes, top_k).map_err(js_error)?)
+    }
+
+    /// Embedding of RGBA pixels.
+    #[wasm_bindgen(js_name = embedRgba)]
+    pub fn embed_rgba(&mut self, data: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsValue> {
+        let pixels = Pixels::new(data, width, height, PixelFormat::Rgba).map_err(js_error)?;
+        self.inner.embed(pixels).map_err(js_error)
+    }
+
+    /// Embedding of encoded JPEG/PNG bytes.
+    #[wasm_bindgen(js_name = embedEncoded)]
+    pub fn embed_encoded(&mut self, bytes: &[u8]) -> Result<Vec<f32>, JsValue> {
+        let image = crate::decode::decode(bytes, crate::decode::MAX_DECODED_BYTES).map_err(js_error)?;
+        let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb).map_err(js_error)?;
+        self.inner.embed(pixels).map_err(js_error)
+    }
+
+    /// Model description.
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.info())
+    }
+
+    /// Cold-start and latency statistics.
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.stats())
+    }
+
+    /// Records time spent in JS before the model was built.
+    #[wasm_bindgen(js_name = recordFetchCompile)]
+    pub fn record_fetch_compile(&mut self, fetch_ms: f64, compile_ms: f64) {
+        self.inner.record_fetch_compile(fetch_ms, compile_ms);
+    }
+}

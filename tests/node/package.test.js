@@ -1,0 +1,102 @@
+// The built npm package (pkg/) in Node: same top-1 as the native CLI on the 50 reference
+// images for V1, V2 and V3-Small; the default model; error codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Classifier } from '../../pkg/node.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const golden = path.join(modelsDir, '../golden/imagenet-samples');
+const first50 = (await readdir(golden)).sort().slice(0, 50).map((f) => path.join(golden, f));
+
+const MODELS = {
+  v1: 'mobilenet_v1_0.25_224_quant/mobilenet_v1_0.25_224_quant.tflite',
+  v2: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite',
+  v3: 'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite',
+};
+
+function nativeTop1(modelFile) {
+  // The CLI binary `cargo test` built (scripts/test.sh runs it first).
+  const cli = process.env.MOBILENET_CLI ?? path.join(root, 'target/debug/mobilenet');
+  const out = execFileSync(cli, ['classify', '--json', '--top', '1', '--model', modelFile, ...first50],
+    { cwd: root, maxBuffer: 64 << 20, encoding: 'utf8' });
+  return JSON.parse(out).map((r) => r.predictions[0].index);
+}
+
+for (const [name, rel] of Object.entries(MODELS)) {
+  test(`${name}: same top-1 as the native CLI on the 50 reference images`, async () => {
+    const file = path.join(modelsDir, rel);
+    const clf = await Classifier.load({ model: await readFile(file) });
+    const ours = [];
+    for (const img of first50) ours.push((await clf.classify(await readFile(img), { topK: 1 }))[0].index);
+    const native = nativeTop1(file);
+    const same = ours.filter((c, i) => c === native[i]).length;
+    console.log(`${name}: same top-1 as native on ${same}/50`);
+    assert.equal(same, 50);
+    const s = clf.stats();
+    assert.equal(s.inference.count, 50);
+    assert.ok(s.inference.p50Ms > 0 && s.inference.p95Ms >= s.inference.p50Ms && s.inference.p99Ms >= s.inference.p95Ms);
+    assert.ok(s.coldStart.buildMs > 0 && s.coldStart.totalMs >= s.coldStart.buildMs);
+    assert.ok(s.memoryBytes > 0);
+    clf.free();
+  });
+}
+
+test('default model loads with no options and classifies', async () => {
+  const clf = await Classifier.load();
+  assert.equal(clf.info.version, 'MobileNetV2');
+  assert.equal(clf.info.numClasses, 1000);
+  assert.equal(clf.info.sha256, createHash('sha256').update(await readFile(path.join(modelsDir, MODELS.v2))).digest('hex'));
+  const top = await clf.classify(await readFile(first50[0]));
+  assert.equal(top.length, 5);
+  assert.equal(top[0].index, 0);
+  assert.match(top[0].label, /tench/);
+  const vec = await clf.embed(await readFile(first50[0]));
+  assert.ok(vec instanceof Float32Array);
+  assert.equal(vec.length, 1280);
+  // RGBA pixels: a flat grey image still yields a ranked, normalised top-5.
+  const grey = { data: new Uint8ClampedArray(64 * 48 * 4).fill(128), width: 64, height: 48 };
+  const g = await clf.classify(grey, { topK: 3 });
+  assert.equal(g.length, 3);
+  assert.ok(g[0].probability >= g[1].probability && g[1].probability >= g[2].probability);
+  clf.free();
+});
+
+test('integrity: matching hash loads, mismatch is E_INTEGRITY', async () => {
+  const bytes = await readFile(path.join(modelsDir, MODELS.v1));
+  const good = 'sha256-' + createHash('sha256').update(bytes).digest('base64');
+  (await Classifier.load({ model: bytes, integrity: good })).free();
+  const bad = 'sha256-' + createHash('sha256').update('other').digest('base64');
+  await assert.rejects(Classifier.load({ model: bytes, integrity: bad }), { code: 'E_INTEGRITY' });
+});
+
+test('errors carry stable codes', async () => {
+  const clf = await Classifier.load({ model: await readFile(path.join(modelsDir, MODELS.v1)) });
+  await assert.rejects(clf.classify({ data: new Uint8Array(10), width: 4, height: 4 }), { code: 'E_INPUT_SIZE' });
+  await assert.rejects(clf.classify({ data: new Uint8Array(0), width: 0, height: 4 }), { code: 'E_INPUT_SIZE' });
+  await assert.rejects(clf.classify(new TextEncoder().encode('not an image at all')), { code: 'E_IMAGE_DECODE' });
+  await assert.rejects(clf.classify(await readFile(first50[0]), { topK: 0 }), { code: 'E_ARGUMENT' });
+  clf.free();
+  await assert.rejects(clf.classify(await readFile(first50[0])), { code: 'E_FREED' });
+  assert.throws(() => clf.stats(), { code: 'E_FREED' });
+  await assert.rejects(Classifier.load({ model: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) }), { code: 'E_MODEL_FORMAT' });
+  const truncated = (await readFile(path.join(modelsDir, MODELS.v2))).subarray(0, 100000);
+  await assert.rejects(Classifier.load({ model: truncated }), { code: 'E_MODEL_FORMAT' });
+});
+
+test('a model URL that 404s is E_IO', async () => {
+  const server = createServer((req, res) => { res.statusCode = 404; res.end(); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}/missing.tflite`;
+    await assert.rejects(Classifier.load({ model: url }), { code: 'E_IO' });
+  } finally {
+    server.close();
+  }
+});

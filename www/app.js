@@ -1,0 +1,117 @@
+// The page: camera frames go to the worker one at a time (stale frames are dropped).
+const $ = (id) => document.getElementById(id);
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const manifest = await (await fetch('./models/manifest.json')).json();
+const video = $('video');
+let busy = false;
+let loaded = false;
+let loadedAt = Infinity;
+let frames = [];
+const recent = [];
+let nextId = 0;
+
+for (const m of manifest.models) {
+  const opt = document.createElement('option');
+  opt.value = m.name;
+  const acc = m.goldenTop1 != null ? `, ${m.goldenTop1.toFixed(1)} % top-1` : '';
+  opt.textContent = `${m.name} (${(m.gzipBytes / 1e6).toFixed(2)} MB${acc})`;
+  opt.selected = m.name === manifest.default;
+  $('model').append(opt);
+}
+
+function load(name) {
+  loaded = false;
+  $('cold').textContent = '…';
+  worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name) });
+}
+
+function show(stats) {
+  const c = stats.coldStart;
+  $('cold').textContent = c.totalMs.toFixed(0);
+  $('cold-detail').textContent = `(fetch ${c.fetchMs.toFixed(0)}, compile ${c.compileMs.toFixed(0)}, build ${c.buildMs.toFixed(0)}, first inference ${c.firstInferenceMs.toFixed(0)})`;
+  if (stats.inference.count > 0) {
+    $('p50').textContent = stats.inference.p50Ms.toFixed(1);
+    $('p95').textContent = stats.inference.p95Ms.toFixed(1);
+    $('p99').textContent = stats.inference.p99Ms.toFixed(1);
+  }
+}
+
+function sparkline(ms) {
+  recent.push(ms);
+  if (recent.length > 80) recent.shift();
+  const cv = $('spark');
+  const ctx = cv.getContext('2d');
+  const max = Math.max(...recent) * 1.1;
+  ctx.clearRect(0, 0, cv.width, cv.height);
+  ctx.strokeStyle = '#4a7cf0';
+  ctx.beginPath();
+  recent.forEach((v, i) => ctx.lineTo((i / 79) * cv.width, cv.height - (v / max) * cv.height));
+  ctx.stroke();
+}
+
+worker.onmessage = ({ data }) => {
+  if (data.type === 'loaded') {
+    loaded = true;
+    loadedAt = performance.now();
+    show(data.stats);
+  } else if (data.type === 'result') {
+    busy = false;
+    const [top1] = data.top;
+    $('top1').textContent = top1.label;
+    $('top5').replaceChildren(...data.top.map((p) => {
+      const li = document.createElement('li');
+      li.innerHTML = `<span></span> <small>${(p.probability * 100).toFixed(1)} %</small><div class="bar" style="width:${(p.probability * 100).toFixed(1)}%"></div>`;
+      li.querySelector('span').textContent = p.label;
+      return li;
+    }));
+    show(data.stats);
+    const now = performance.now();
+    frames = frames.filter((t) => now - t < 1000).concat(now);
+    $('fps').textContent = frames.length;
+    sparkline(data.stats.inference.meanMs && recent.length === 0 ? data.stats.inference.meanMs : data.stats.inference.p50Ms);
+  } else if (data.type === 'error') {
+    busy = false;
+    $('camera-message').hidden = false;
+    $('camera-message').textContent = `${data.code}: ${data.message}`;
+  }
+};
+
+// Privacy: every request the page makes after the model loaded is counted here.
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.startTime > loadedAt) {
+      $('after-load').textContent = Number($('after-load').textContent) + 1;
+      $('bytes-after-load').textContent = Number($('bytes-after-load').textContent) + (e.transferSize || 0);
+    }
+  }
+}).observe({ type: 'resource', buffered: true });
+
+async function sendFrame() {
+  if (!busy && loaded && video.readyState >= 2) {
+    busy = true;
+    const bitmap = await createImageBitmap(video);
+    worker.postMessage({ type: 'classify', image: bitmap, id: nextId++ }, [bitmap]);
+  }
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(sendFrame);
+  else requestAnimationFrame(sendFrame);
+}
+
+$('model').onchange = (e) => load(e.target.value);
+$('file').onchange = async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  video.pause();
+  busy = true;
+  worker.postMessage({ type: 'classify', image: bytes, id: nextId++ }, [bytes.buffer]);
+};
+
+load(manifest.default);
+try {
+  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+  await video.play();
+  video.requestVideoFrameCallback ? video.requestVideoFrameCallback(sendFrame) : requestAnimationFrame(sendFrame);
+} catch (e) {
+  $('camera-message').hidden = false;
+  $('camera-message').textContent = `No camera (${e.name}). Choose a photo below instead; it is classified on this device.`;
+}
