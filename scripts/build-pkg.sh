@@ -23,5 +23,6 @@ cp "$models/imagenet-labels.txt" pkg/models/labels.txt
 rm -f pkg/.gitignore
 size() { printf '%-28s %9d bytes raw %9d bytes gzip\n' "$1" "$(wc -c < "$2")" "$(gzip -9c "$2" | wc -c)"; }
 size ".wasm" pkg/mobilenet_wasm_bg.wasm
-size "JS glue + API" <(cat pkg/mobilenet_wasm.js pkg/core.js pkg/browser.js)
+cat pkg/mobilenet_wasm.js pkg/core.js pkg/browser.js > target/js-bundle-size.js
+size "JS glue + API" target/js-bundle-size.js
 size "default model" pkg/models/default.tflite
