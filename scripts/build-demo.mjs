@@ -33,5 +33,6 @@ for (const name of (await readdir(modelsDir, { withFileTypes: true })).filter((d
   }
   models.push({ name, files: files.map((f) => `${name}/${f}`), bytes, gzipBytes, integrity, goldenTop1: accuracy[name] });
 }
-await writeFile(path.join(dist, 'models/manifest.json'), JSON.stringify({ default: 'mobilenet_v2_1.0_224_quant', models }, null, 2));
+await copyFile(path.join(modelsDir, 'imagenet-labels.txt'), path.join(dist, 'models/labels.txt'));
+await writeFile(path.join(dist, 'models/manifest.json'), JSON.stringify({ default: 'mobilenet_v2_1.0_224_quant', labels: 'labels.txt', models }, null, 2));
 console.log(`demo assembled in ${path.relative(root, dist)} with ${models.length} models`);

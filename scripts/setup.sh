@@ -2,9 +2,24 @@
 # Installs what the build and tests need; idempotent, so a warm machine skips it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v wasm-objdump >/dev/null || missing+=(wabt)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing system packages: ${missing[*]} (install them with apt-get)" >&2
+    exit 1
+  fi
+fi
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
 wbg=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print}' Cargo.lock)
 if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q "$wbg"); then
   # No --locked: the CLI's own lock file pins a crate the registry no longer serves.
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
+[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund

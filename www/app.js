@@ -22,7 +22,7 @@ for (const m of manifest.models) {
 function load(name) {
   loaded = false;
   $('cold').textContent = '…';
-  worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name) });
+  worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name), labels: manifest.labels });
 }
 
 function show(stats) {
@@ -60,15 +60,18 @@ worker.onmessage = ({ data }) => {
     $('top1').textContent = top1.label;
     $('top5').replaceChildren(...data.top.map((p) => {
       const li = document.createElement('li');
-      li.innerHTML = `<span></span> <small>${(p.probability * 100).toFixed(1)} %</small><div class="bar" style="width:${(p.probability * 100).toFixed(1)}%"></div>`;
-      li.querySelector('span').textContent = p.label;
+      const label = Object.assign(document.createElement('span'), { textContent: p.label });
+      const pct = Object.assign(document.createElement('small'), { textContent: ` ${(p.probability * 100).toFixed(1)} %` });
+      const bar = Object.assign(document.createElement('div'), { className: 'bar' });
+      bar.style.width = `${(p.probability * 100).toFixed(1)}%`; // CSSOM: allowed under a strict CSP
+      li.append(label, pct, bar);
       return li;
     }));
     show(data.stats);
     const now = performance.now();
     frames = frames.filter((t) => now - t < 1000).concat(now);
     $('fps').textContent = frames.length;
-    sparkline(data.stats.inference.meanMs && recent.length === 0 ? data.stats.inference.meanMs : data.stats.inference.p50Ms);
+    sparkline(data.ms);
   } else if (data.type === 'error') {
     busy = false;
     $('camera-message').hidden = false;
