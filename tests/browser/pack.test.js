@@ -1,0 +1,78 @@
+// `npm pack` of the built package, installed into a fresh project: imported from Node ESM, and
+// bundled by webpack 5 into a page that classifies an image in Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import webpack from 'webpack';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const tench = path.join(modelsDir, '../golden/imagenet-samples/n01440764_tench.JPEG');
+
+const project = mkdtempSync(path.join(tmpdir(), 'mobilenet-pack-'));
+const tarball = execFileSync('npm', ['pack', path.join(root, 'pkg'), '--pack-destination', project, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
+writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(project, tarball)], { cwd: project, stdio: 'ignore' });
+
+test('the packed package installs and classifies from Node ESM', () => {
+  writeFileSync(path.join(project, 'main.js'), `
+    import { readFile } from 'node:fs/promises';
+    import { Classifier } from 'mobilenet-wasm';
+    const clf = await Classifier.load();
+    const [top] = await clf.classify(await readFile(process.argv[2]));
+    console.log(JSON.stringify({ top, info: clf.info }));
+  `);
+  const out = JSON.parse(execFileSync(process.execPath, ['main.js', tench], { cwd: project, encoding: 'utf8' }));
+  assert.equal(out.top.index, 0);
+  assert.equal(out.info.version, 'MobileNetV2');
+  const packed = JSON.parse(readFileSync(path.join(project, 'node_modules/mobilenet-wasm/package.json'), 'utf8'));
+  assert.deepEqual(Object.keys(packed.exports['.']), ['types', 'workerd', 'node', 'browser', 'default']);
+});
+
+test('webpack 5 bundles it into a page that classifies in Chromium', async () => {
+  mkdirSync(path.join(project, 'src'), { recursive: true });
+  writeFileSync(path.join(project, 'src/index.js'), `
+    import { Classifier } from 'mobilenet-wasm';
+    const clf = await Classifier.load();
+    const bytes = new Uint8Array(await (await fetch('./tench.jpg')).arrayBuffer());
+    const [top] = await clf.classify(bytes);
+    document.title = 'top1:' + top.index + ':' + top.label;
+  `);
+  const dist = path.join(project, 'dist');
+  const stats = await new Promise((resolve, reject) => webpack({
+    mode: 'production',
+    context: project,
+    entry: './src/index.js',
+    output: { path: dist, filename: 'main.js' },
+    experiments: { topLevelAwait: true },
+    resolve: { conditionNames: ['browser', 'import', 'default'] },
+  }, (err, s) => (err ? reject(err) : resolve(s))));
+  assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
+  writeFileSync(path.join(dist, 'index.html'), '<!doctype html><script src="main.js"></script>');
+  writeFileSync(path.join(dist, 'tench.jpg'), readFileSync(tench));
+  const server = createServer((req, res) => {
+    try {
+      const file = path.join(dist, new URL(req.url, 'http://x').pathname.replace(/^\/$/, '/index.html'));
+      const type = file.endsWith('.wasm') ? 'application/wasm' : file.endsWith('.js') ? 'text/javascript' : file.endsWith('.html') ? 'text/html' : 'application/octet-stream';
+      const body = readFileSync(file);
+      res.writeHead(200, { 'Content-Type': type }).end(body);
+    } catch { res.writeHead(404).end(); }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForFunction(() => document.title.startsWith('top1:'), null, { timeout: 30000 });
+    assert.match(await page.title(), /^top1:0:tench/);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
