@@ -34,7 +34,7 @@ export interface ModelInfo {
 }
 
 export interface ColdStart { fetchMs: number; compileMs: number; buildMs: number; firstInferenceMs: number; totalMs: number }
-export interface InferenceStats { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number }
+export interface InferenceStats { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; lastMs: number }
 export interface Stats { coldStart: ColdStart; inference: InferenceStats; memoryBytes: number }
 
 export interface RgbaPixels { data: Uint8Array | Uint8ClampedArray; width: number; height: number }

@@ -37,6 +37,8 @@ pub struct InferenceStats {
     pub p95_ms: f64,
     /// 99th percentile over the window.
     pub p99_ms: f64,
+    /// The most recent inference.
+    pub last_ms: f64,
 }
 
 /// Everything `stats()` reports.
@@ -111,6 +113,7 @@ impl Recorder {
                 p50_ms: percentile(&sorted, 50.0),
                 p95_ms: percentile(&sorted, 95.0),
                 p99_ms: percentile(&sorted, 99.0),
+                last_ms: self.window.back().copied().unwrap_or(0.0),
             },
         }
     }

@@ -1,0 +1,57 @@
+// Assembles build/ for workerd and wrangler: the package (../../pkg), the bundled models as data
+// modules, and a workerd config. Models: MOBILENET_WORKER_MODELS (comma-separated folder names).
+import { cp, mkdir, readFile, readdir, rm, writeFile, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const names = (process.env.MOBILENET_WORKER_MODELS ?? 'mobilenet_v2_1.0_224_quant,mobilenet_v3_small_1.0_224_uint8,mobilenet_v1_0.25_128_quant').split(',');
+const out = path.join(here, 'build');
+const port = Number(process.env.PORT ?? 8787);
+
+await rm(out, { recursive: true, force: true });
+await mkdir(path.join(out, 'models'), { recursive: true });
+await cp(path.join(here, 'src'), path.join(out, 'src'), { recursive: true });
+await mkdir(path.join(out, 'pkg'));
+for (const f of ['workerd.js', 'core.js', 'mobilenet_wasm.js', 'mobilenet_wasm_bg.wasm']) await copyFile(path.join(root, 'pkg', f), path.join(out, 'pkg', f));
+await copyFile(path.join(modelsDir, 'imagenet-labels.txt'), path.join(out, 'models/labels.txt'));
+
+const modules = [
+  '(name="src/worker.js", esModule=embed "src/worker.js")',
+  '(name="models/index.js", esModule=embed "models/index.js")',
+  '(name="models/labels.txt", text=embed "models/labels.txt")',
+  '(name="pkg/workerd.js", esModule=embed "pkg/workerd.js")',
+  '(name="pkg/core.js", esModule=embed "pkg/core.js")',
+  '(name="pkg/mobilenet_wasm.js", esModule=embed "pkg/mobilenet_wasm.js")',
+  '(name="pkg/mobilenet_wasm_bg.wasm", wasm=embed "pkg/mobilenet_wasm_bg.wasm")',
+];
+const imports = [];
+const entries = [];
+for (const [i, name] of names.entries()) {
+  const files = (await readdir(path.join(modelsDir, name))).filter((f) => f.endsWith('.tflite')).sort();
+  const vars = [];
+  for (const [j, f] of files.entries()) {
+    await copyFile(path.join(modelsDir, name, f), path.join(out, 'models', `${name}--${f}`));
+    modules.push(`(name="models/${name}--${f}", data=embed "models/${name}--${f}")`);
+    imports.push(`import m${i}_${j} from './${name}--${f}';`);
+    vars.push(`m${i}_${j}`);
+  }
+  entries.push(`  '${name}': { files: [${vars.join(', ')}] },`);
+}
+await writeFile(path.join(out, 'models/index.js'), `${imports.join('\n')}\nexport const DEFAULT_MODEL = '${names[0]}';\nexport const MODELS = {\n${entries.join('\n')}\n};\n`);
+await writeFile(path.join(out, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .worker)],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [
+    ${modules.join(',\n    ')},
+  ],
+  compatibilityDate = "2026-04-01",
+  bindings = [(name = "MAX_BODY_BYTES", text = "${process.env.MAX_BODY_BYTES ?? 10 * 1024 * 1024}")],
+);
+`);
+console.log(`worker assembled in ${path.relative(root, out)} with ${names.join(', ')} (port ${port})`);
