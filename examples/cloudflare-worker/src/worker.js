@@ -32,7 +32,7 @@ export default {
         if (request.method !== 'GET') return fail(405, 'E_METHOD', 'use GET');
         const warm = classifiers.has(DEFAULT_MODEL);
         const clf = await classifier(DEFAULT_MODEL);
-        return json(200, { ok: true, warm, served, model: { name: DEFAULT_MODEL, ...clf.info }, models: Object.keys(MODELS) });
+        return json(200, { ok: true, warm, served, memoryBytes: clf.stats().memoryBytes, model: { name: DEFAULT_MODEL, ...clf.info }, models: Object.keys(MODELS) });
       }
       if (url.pathname !== '/classify') return fail(404, 'E_NOT_FOUND', 'try POST /classify or GET /health');
       if (request.method !== 'POST') return fail(405, 'E_METHOD', 'use POST with a JPEG or PNG body');
