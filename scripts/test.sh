@@ -13,4 +13,4 @@ simd=$(wasm-objdump -d pkg/mobilenet_wasm_bg.wasm | grep -cE '(v128|f32x4|i32x4|
 echo "simd128 instructions in the wasm: $simd"
 [ "$simd" -gt 1000 ] || { echo "the wasm was built without simd128" >&2; exit 1; }
 node scripts/build-demo.mjs
-node --test tests/node/ tests/browser/ examples/cloudflare-worker/test/
+node --test tests/node/ tests/browser/*.test.js examples/cloudflare-worker/test/

@@ -3,34 +3,24 @@
 // (scripts/test.sh does it). Saves test-results/demo.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { root, golden, launchChromium, startDemoServer } from './harness.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
-const tench = path.join(modelsDir, '../golden/imagenet-samples/n01440764_tench.JPEG');
+const tench = path.join(golden, 'n01440764_tench.JPEG');
 const results = path.join(root, 'test-results');
-const port = 18000 + (process.pid % 1000);
-const base = `http://127.0.0.1:${port}/`;
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 let server;
+let base;
 
 before(async () => {
   mkdirSync(results, { recursive: true });
   // A one-frame 320x240 y4m of the golden tench photo; Chromium loops it as the webcam.
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', tench, '-vf', 'scale=320:240', '-pix_fmt', 'yuv420p', '-frames:v', '1', path.join(results, 'tench.y4m')]);
-  server = spawn(process.execPath, [path.join(root, 'scripts/serve.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try { if ((await fetch(base)).ok) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('demo server did not start');
+  server = await startDemoServer(18000 + (process.pid % 1000));
+  base = server.base;
 });
-after(() => server?.kill());
+after(() => server?.stop());
 
 function watch(page) {
   const problems = [];
@@ -42,8 +32,8 @@ function watch(page) {
 const number = async (page, id) => Number(await page.textContent(`[data-testid=${id}]`));
 
 test('fake webcam: live top-1 is the photo\'s class, latency figures shown, nothing sent', async () => {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS,
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${path.join(results, 'tench.y4m')}`] });
+  const browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${path.join(results, 'tench.y4m')}`]);
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const problems = watch(page);
@@ -72,12 +62,15 @@ test('fake webcam: live top-1 is the photo\'s class, latency figures shown, noth
   }
 });
 
-test('no camera: a message, and a chosen photo is classified', async () => {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
+test('camera permission denied: a message, and a chosen photo is classified', async () => {
+  const browser = await launchChromium();
   try {
-    const context = await browser.newContext();
-    const page = await context.newPage(); // no camera permission, no fake device
+    const page = await browser.newPage();
     const problems = watch(page);
+    // The user blocks the camera: getUserMedia rejects as it does after "Block".
+    await page.addInitScript(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
     await page.goto(base);
     await page.waitForFunction(() => !document.getElementById('camera-message').hidden, null, { timeout: 20000 });
     assert.match(await page.textContent('#camera-message'), /No camera/);

@@ -2,28 +2,14 @@
 // images like the native CLI, and the simd128 build is the one running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { root, modelsDir, golden, launchChromium, startDemoServer } from './harness.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
-const golden = path.join(modelsDir, '../golden/imagenet-samples');
-const port = 19000 + (process.pid % 1000);
-const base = `http://127.0.0.1:${port}/`;
 let server;
-
-before(async () => {
-  server = spawn(process.execPath, [path.join(root, 'scripts/serve.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try { if ((await fetch(base)).ok) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
-});
-after(() => server?.kill());
+before(async () => { server = await startDemoServer(19000 + (process.pid % 1000)); });
+after(() => server?.stop());
 
 test('ImageData, HTMLImageElement, canvas, ImageBitmap and VideoFrame match the native CLI', async () => {
   const files = (await readdir(golden)).sort().slice(0, 50);
@@ -32,7 +18,7 @@ test('ImageData, HTMLImageElement, canvas, ImageBitmap and VideoFrame match the 
   const native = JSON.parse(execFileSync(cli, ['classify', '--json', '--top', '1', '--model', model, ...files.map((f) => path.join(golden, f))],
     { encoding: 'utf8', maxBuffer: 64 << 20 })).map((r) => r.predictions[0].index);
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -41,7 +27,7 @@ test('ImageData, HTMLImageElement, canvas, ImageBitmap and VideoFrame match the 
       body: await readFile(path.join(golden, path.basename(new URL(route.request().url()).pathname))),
       headers: { 'Content-Type': 'image/jpeg', 'Cross-Origin-Resource-Policy': 'same-origin' },
     }));
-    await page.goto(base);
+    await page.goto(server.base);
     const result = await page.evaluate(async (files) => {
       const { Classifier } = await import('/pkg/browser.js');
       const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
