@@ -1,18 +1,23 @@
 // Classification runs here, off the main thread. Messages:
 //   { type: 'load', model: {...manifest entry}, labels } → { type: 'loaded', info, stats }
-//   { type: 'classify', image, id } (ImageBitmap or encoded bytes) → { type: 'result', id, top, stats }
+//   { type: 'classify', image, id } (ImageBitmap or encoded bytes) → { type: 'result', id, top, ms, stats }
+// A classify that arrives while a model loads waits for it.
 import { Classifier } from './pkg/browser.js';
 
-let clf = null;
+let ready = Promise.resolve(null);
 
 self.onmessage = async ({ data }) => {
   try {
     if (data.type === 'load') {
-      clf?.free();
-      clf = null;
-      clf = await Classifier.load({ model: data.model.files.map((f) => `./models/${f}`), integrity: data.model.integrity, labels: `./models/${data.labels}` });
+      const previous = ready;
+      ready = (async () => {
+        (await previous.catch(() => null))?.free();
+        return Classifier.load({ model: data.model.files.map((f) => `./models/${f}`), integrity: data.model.integrity, labels: `./models/${data.labels}` });
+      })();
+      const clf = await ready;
       self.postMessage({ type: 'loaded', info: clf.info, stats: clf.stats() });
     } else if (data.type === 'classify') {
+      const clf = await ready;
       const t = performance.now();
       const top = await clf.classify(data.image, { topK: 5 });
       const ms = performance.now() - t;

@@ -71,6 +71,11 @@ test('camera permission denied: a message, and a chosen photo is classified', as
     await page.addInitScript(() => {
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
     });
+    // Delay the model download so the photo is chosen while the worker is still loading.
+    await page.route('**/models/mobilenet_v2_1.0_224_quant/*', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
     await page.goto(base);
     await page.waitForFunction(() => !document.getElementById('camera-message').hidden, null, { timeout: 20000 });
     assert.match(await page.textContent('#camera-message'), /No camera/);
