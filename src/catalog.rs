@@ -85,7 +85,11 @@ pub fn discover(dir: &Path) -> Result<Vec<ModelEntry>> {
         });
         let provenance = std::fs::read_to_string(folder.join("PROVENANCE.md")).unwrap_or_default();
         entries.push(ModelEntry {
-            name: folder.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            name: folder
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
             files,
             reference_accuracy: reference_accuracy(&provenance),
         });
@@ -104,6 +108,11 @@ pub fn imagenet_wnids(dir: &Path) -> Result<Vec<String>> {
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    Ok(text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
 }

@@ -65,10 +65,20 @@ pub struct Classifier {
     quantization_emulated: bool,
 }
 
-fn output_labels(labels: Option<Vec<String>>, outputs: usize, first_class: usize) -> Result<Vec<String>> {
+fn output_labels(
+    labels: Option<Vec<String>>,
+    outputs: usize,
+    first_class: usize,
+) -> Result<Vec<String>> {
     match labels {
         None => Ok((0..outputs)
-            .map(|i| if i < first_class { "background".into() } else { format!("class {}", i - first_class) })
+            .map(|i| {
+                if i < first_class {
+                    "background".into()
+                } else {
+                    format!("class {}", i - first_class)
+                }
+            })
             .collect()),
         Some(l) if l.len() == outputs => Ok(l),
         Some(l) if first_class == 1 && l.len() + 1 == outputs => {
@@ -85,7 +95,11 @@ fn output_labels(labels: Option<Vec<String>>, outputs: usize, first_class: usize
 impl Classifier {
     /// Loads a classifier from TFLite file(s) (backbone then head for a split model).
     /// `labels` overrides the labels packed in the file; without either, classes are numbered.
-    pub fn from_tflite(files: &[&[u8]], labels: Option<Vec<String>>, device: &Device) -> Result<Self> {
+    pub fn from_tflite(
+        files: &[&[u8]],
+        labels: Option<Vec<String>>,
+        device: &Device,
+    ) -> Result<Self> {
         let start = Instant::now();
         let loaded = tflite::load(files)?;
         let mut convs = loaded.convs.into_iter();
@@ -93,7 +107,9 @@ impl Classifier {
         let model = MobileNet::new(
             &arch,
             |_| {
-                let c = convs.next().expect("recognise() returned one convolution per spec");
+                let c = convs
+                    .next()
+                    .expect("recognise() returned one convolution per spec");
                 ConvWeights {
                     weight: c.weight,
                     bias: c.bias,
@@ -114,7 +130,9 @@ impl Classifier {
             loaded.bytes,
         )?;
         classifier.quantization_emulated = loaded.quantization_emulated;
-        classifier.recorder.set_build(start.elapsed().as_secs_f64() * 1e3);
+        classifier
+            .recorder
+            .set_build(start.elapsed().as_secs_f64() * 1e3);
         Ok(classifier)
     }
 
@@ -122,7 +140,10 @@ impl Classifier {
     /// latency measurements. Its predictions mean nothing.
     pub fn generated(config: MobileNetConfig, seed: u64, device: &Device) -> Result<Self> {
         let model = MobileNet::new(&config.architecture(), generated_weights(seed), device);
-        let scaling = InputScaling { scale: 1.0 / 127.5, zero_point: 127.5 };
+        let scaling = InputScaling {
+            scale: 1.0 / 127.5,
+            zero_point: 127.5,
+        };
         Self::assemble(model, config, None, scaling, device, String::new(), 0)
     }
 
@@ -192,13 +213,24 @@ impl Classifier {
     pub fn run_crop(&mut self, crop: &[u8]) -> Result<(Vec<f32>, Vec<f32>)> {
         let s = self.config.resolution;
         if crop.len() != s * s * 3 {
-            return Err(Error::InputSize(format!("a crop of {} bytes; expected {s}x{s}x3", crop.len())));
+            return Err(Error::InputSize(format!(
+                "a crop of {} bytes; expected {s}x{s}x3",
+                crop.len()
+            )));
         }
         let start = Instant::now();
         let x = preprocess::to_tensor(crop, s, self.scaling, &self.device);
         let out = self.model.forward(x);
-        let embedding = out.embedding.into_data().try_to_vec::<f32>().map_err(|e| Error::Internal(format!("{e:?}")))?;
-        let logits = out.logits.into_data().try_to_vec::<f32>().map_err(|e| Error::Internal(format!("{e:?}")))?;
+        let embedding = out
+            .embedding
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Internal(format!("{e:?}")))?;
+        let logits = out
+            .logits
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Internal(format!("{e:?}")))?;
         self.recorder.record(start.elapsed().as_secs_f64() * 1e3);
         Ok((embedding, logits))
     }
@@ -229,7 +261,11 @@ impl Classifier {
     pub fn top_k(&self, outputs: &[f32], k: usize) -> Vec<Prediction> {
         let probabilities = softmax(outputs);
         let mut order: Vec<usize> = (self.first_class..outputs.len()).collect();
-        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            probabilities[b]
+                .total_cmp(&probabilities[a])
+                .then(a.cmp(&b))
+        });
         order
             .into_iter()
             .take(k)
@@ -257,11 +293,19 @@ impl Classifier {
 
 /// Numerically stable softmax; non-finite inputs give zero probability.
 pub fn softmax(x: &[f32]) -> Vec<f32> {
-    let max = x.iter().copied().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    let max = x
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
     let exp: Vec<f32> = x
         .iter()
         .map(|&v| if v.is_finite() { (v - max).exp() } else { 0.0 })
         .collect();
     let sum: f32 = exp.iter().sum();
-    if sum > 0.0 { exp.iter().map(|e| e / sum).collect() } else { vec![0.0; x.len()] }
+    if sum > 0.0 {
+        exp.iter().map(|e| e / sum).collect()
+    } else {
+        vec![0.0; x.len()]
+    }
 }

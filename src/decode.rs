@@ -29,10 +29,14 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
     let format = image::guess_format(bytes)
         .map_err(|_| Error::ImageDecode("not a JPEG or PNG image".into()))?;
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png) {
-        return Err(Error::ImageDecode(format!("{format:?} images are not supported; use JPEG or PNG")));
+        return Err(Error::ImageDecode(format!(
+            "{format:?} images are not supported; use JPEG or PNG"
+        )));
     }
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(Error::ImageDecode("truncated JPEG: no end-of-image marker after the image data".into()));
+        return Err(Error::ImageDecode(
+            "truncated JPEG: no end-of-image marker after the image data".into(),
+        ));
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
@@ -46,7 +50,9 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
         return Err(Error::InputSize(format!("image is {width}x{height}")));
     }
     // The decoded buffer and its 8-bit RGB conversion live at the same time.
-    let needed = decoder.total_bytes().saturating_add(width as u64 * height as u64 * 3);
+    let needed = decoder
+        .total_bytes()
+        .saturating_add(width as u64 * height as u64 * 3);
     if needed > max_bytes {
         return Err(Error::ImageTooLarge {
             width: width as u64,
@@ -65,7 +71,11 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
         other => Error::ImageDecode(other.to_string()),
     })?;
     let rgb = image.into_rgb8();
-    Ok(RgbImage { width, height, data: rgb.into_raw() })
+    Ok(RgbImage {
+        width,
+        height,
+        data: rgb.into_raw(),
+    })
 }
 
 /// True when an end-of-image marker (FF D9) follows the last start-of-scan (FF DA). The JPEG

@@ -38,7 +38,9 @@ pub enum Error {
     #[error("invalid image input: {0}")]
     InputSize(String),
     /// An image whose decoded size would exceed the configured memory limit.
-    #[error("image too large: {width}x{height} needs {bytes} bytes decoded, over the limit of {limit} bytes")]
+    #[error(
+        "image too large: {width}x{height} needs {bytes} bytes decoded, over the limit of {limit} bytes"
+    )]
     ImageTooLarge {
         /// Declared width.
         width: u64,

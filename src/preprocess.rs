@@ -45,7 +45,9 @@ impl<'a> Pixels<'a> {
     /// Checks that `data` holds exactly `width × height` pixels of `format`.
     pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Result<Self> {
         if width == 0 || height == 0 {
-            return Err(Error::InputSize(format!("image is {width}x{height}; both sides must be at least 1")));
+            return Err(Error::InputSize(format!(
+                "image is {width}x{height}; both sides must be at least 1"
+            )));
         }
         if width > MAX_SIDE || height > MAX_SIDE {
             return Err(Error::InputSize(format!(
@@ -59,7 +61,12 @@ impl<'a> Pixels<'a> {
                 data.len()
             )));
         }
-        Ok(Self { data, width, height, format })
+        Ok(Self {
+            data,
+            width,
+            height,
+            format,
+        })
     }
 
     /// Width in pixels.

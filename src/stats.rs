@@ -104,7 +104,11 @@ impl Recorder {
     pub fn stats(&self) -> Stats {
         let mut sorted: Vec<f64> = self.window.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
-        let mean = if sorted.is_empty() { 0.0 } else { sorted.iter().sum::<f64>() / sorted.len() as f64 };
+        let mean = if sorted.is_empty() {
+            0.0
+        } else {
+            sorted.iter().sum::<f64>() / sorted.len() as f64
+        };
         Stats {
             cold_start: self.cold_start,
             inference: InferenceStats {

@@ -5,7 +5,12 @@ use mobilenet_wasm::model::{MobileNetConfig, Version, make_divisible};
 use mobilenet_wasm::{Classifier, Device};
 
 fn config(version: Version, width: f32, resolution: usize) -> MobileNetConfig {
-    MobileNetConfig { version, width_multiplier: width, resolution, num_classes: 1000 }
+    MobileNetConfig {
+        version,
+        width_multiplier: width,
+        resolution,
+        num_classes: 1000,
+    }
 }
 
 #[test]
@@ -20,19 +25,35 @@ fn make_divisible_follows_the_tf_rounding() {
 #[test]
 fn parameter_counts_match_the_papers() {
     // Papers / torchvision (1000 classes): V1 4.2 M, V2 3.5 M, V3-Large 5.4 M, V3-Small 2.5 M.
-    for (version, millions) in [(Version::V1, 4.2), (Version::V2, 3.5), (Version::V3Large, 5.4), (Version::V3Small, 2.5)] {
+    for (version, millions) in [
+        (Version::V1, 4.2),
+        (Version::V2, 3.5),
+        (Version::V3Large, 5.4),
+        (Version::V3Small, 2.5),
+    ] {
         let p = config(version, 1.0, 224).architecture().parameters() as f64 / 1e6;
         println!("{}: {p:.3} M parameters", version.name());
-        assert!((p - millions).abs() < 0.1, "{}: {p:.3} M, expected about {millions} M", version.name());
+        assert!(
+            (p - millions).abs() < 0.1,
+            "{}: {p:.3} M, expected about {millions} M",
+            version.name()
+        );
     }
 }
 
 #[test]
 fn v3_large_runs_with_generated_weights() {
-    let mut clf = Classifier::generated(config(Version::V3Large, 1.0, 224), 7, &Device::flex()).unwrap();
+    let mut clf =
+        Classifier::generated(config(Version::V3Large, 1.0, 224), 7, &Device::flex()).unwrap();
     let arch = clf.config().architecture();
     assert_eq!(arch.blocks.len(), 15);
-    assert_eq!(arch.blocks.iter().filter(|b| b.squeeze_excite.is_some()).count(), 8);
+    assert_eq!(
+        arch.blocks
+            .iter()
+            .filter(|b| b.squeeze_excite.is_some())
+            .count(),
+        8
+    );
     let crop: Vec<u8> = (0..224 * 224 * 3).map(|i| (i % 256) as u8).collect();
     let (embedding, logits) = clf.run_crop(&crop).unwrap();
     assert_eq!(embedding.len(), 1280);
@@ -50,9 +71,14 @@ fn every_family_member_builds_and_runs() {
         (Version::V3Small, 0.75, 160, 1024),
         (Version::V3Large, 0.75, 128, 1280),
     ] {
-        let mut clf = Classifier::generated(config(version, width, resolution), 1, &Device::flex()).unwrap();
+        let mut clf =
+            Classifier::generated(config(version, width, resolution), 1, &Device::flex()).unwrap();
         let crop = vec![128u8; resolution * resolution * 3];
         let (e, l) = clf.run_crop(&crop).unwrap();
-        assert_eq!((e.len(), l.len()), (embedding, 1000), "{version:?} {width} {resolution}");
+        assert_eq!(
+            (e.len(), l.len()),
+            (embedding, 1000),
+            "{version:?} {width} {resolution}"
+        );
     }
 }

@@ -16,7 +16,10 @@ fn load(files: &[&[u8]]) -> Error {
 }
 
 fn v2_bytes() -> Vec<u8> {
-    entry("mobilenet_v2_1.0_224_quant").read().unwrap().remove(0)
+    entry("mobilenet_v2_1.0_224_quant")
+        .read()
+        .unwrap()
+        .remove(0)
 }
 
 #[test]
@@ -63,31 +66,77 @@ fn not_a_mobilenet() -> Vec<u8> {
     let mut b = FlatBufferBuilder::new();
     let shape = b.create_vector(&[1, 4, 4, 3]);
     let name = b.create_string("x");
-    let t0 = schema::Tensor::create(&mut b, &schema::TensorArgs { shape: Some(shape), type_: schema::TensorType::FLOAT32, buffer: 0, name: Some(name), quantization: None });
+    let t0 = schema::Tensor::create(
+        &mut b,
+        &schema::TensorArgs {
+            shape: Some(shape),
+            type_: schema::TensorType::FLOAT32,
+            buffer: 0,
+            name: Some(name),
+            quantization: None,
+        },
+    );
     let shape = b.create_vector(&[1, 4, 4, 3]);
     let name = b.create_string("y");
-    let t1 = schema::Tensor::create(&mut b, &schema::TensorArgs { shape: Some(shape), type_: schema::TensorType::FLOAT32, buffer: 0, name: Some(name), quantization: None });
+    let t1 = schema::Tensor::create(
+        &mut b,
+        &schema::TensorArgs {
+            shape: Some(shape),
+            type_: schema::TensorType::FLOAT32,
+            buffer: 0,
+            name: Some(name),
+            quantization: None,
+        },
+    );
     let tensors = b.create_vector(&[t0, t1]);
     let inputs = b.create_vector(&[0, 0]);
     let outputs = b.create_vector(&[1]);
     let add = schema::AddOptions::create(&mut b, &schema::AddOptionsArgs::default());
-    let op = schema::Operator::create(&mut b, &schema::OperatorArgs {
-        opcode_index: 0,
-        inputs: Some(inputs),
-        outputs: Some(outputs),
-        builtin_options_type: schema::BuiltinOptions::AddOptions,
-        builtin_options: Some(add.as_union_value()),
-    });
+    let op = schema::Operator::create(
+        &mut b,
+        &schema::OperatorArgs {
+            opcode_index: 0,
+            inputs: Some(inputs),
+            outputs: Some(outputs),
+            builtin_options_type: schema::BuiltinOptions::AddOptions,
+            builtin_options: Some(add.as_union_value()),
+        },
+    );
     let ops = b.create_vector(&[op]);
     let g_in = b.create_vector(&[0]);
     let g_out = b.create_vector(&[1]);
-    let graph = schema::SubGraph::create(&mut b, &schema::SubGraphArgs { tensors: Some(tensors), inputs: Some(g_in), outputs: Some(g_out), operators: Some(ops), name: None });
+    let graph = schema::SubGraph::create(
+        &mut b,
+        &schema::SubGraphArgs {
+            tensors: Some(tensors),
+            inputs: Some(g_in),
+            outputs: Some(g_out),
+            operators: Some(ops),
+            name: None,
+        },
+    );
     let graphs = b.create_vector(&[graph]);
-    let code = schema::OperatorCode::create(&mut b, &schema::OperatorCodeArgs { builtin_code: 0, version: 1, ..Default::default() });
+    let code = schema::OperatorCode::create(
+        &mut b,
+        &schema::OperatorCodeArgs {
+            builtin_code: 0,
+            version: 1,
+            ..Default::default()
+        },
+    );
     let codes = b.create_vector(&[code]);
     let empty = schema::Buffer::create(&mut b, &schema::BufferArgs::default());
     let buffers = b.create_vector(&[empty]);
-    let model = schema::Model::create(&mut b, &schema::ModelArgs { version: 3, operator_codes: Some(codes), subgraphs: Some(graphs), buffers: Some(buffers), ..Default::default() });
+    let model = schema::Model::create(
+        &mut b,
+        &schema::ModelArgs {
+            version: 3,
+            operator_codes: Some(codes),
+            subgraphs: Some(graphs),
+            buffers: Some(buffers),
+            ..Default::default()
+        },
+    );
     schema::finish_model_buffer(&mut b, model);
     b.finished_data().to_vec()
 }
@@ -119,7 +168,10 @@ fn split_model_parts_alone_and_together() {
     }
     // A head after the wrong backbone is refused.
     let v2 = v2_bytes();
-    assert!(matches!(load(&[&v2, head]).code(), "E_MODEL_INCOMPLETE" | "E_MODEL_UNSUPPORTED"));
+    assert!(matches!(
+        load(&[&v2, head]).code(),
+        "E_MODEL_INCOMPLETE" | "E_MODEL_UNSUPPORTED"
+    ));
 }
 
 fn encode(image: image::DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -131,17 +183,48 @@ fn encode(image: image::DynamicImage, format: ImageFormat) -> Vec<u8> {
 #[test]
 fn unusual_images_decode_and_classify() {
     let mut clf = classifier("mobilenet_v2_1.0_224_quant", &Device::flex());
-    let rgba = RgbaImage::from_fn(40, 30, |x, y| image::Rgba([(x * 6) as u8, (y * 8) as u8, 90, 128]));
+    let rgba = RgbaImage::from_fn(40, 30, |x, y| {
+        image::Rgba([(x * 6) as u8, (y * 8) as u8, 90, 128])
+    });
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("1x1", encode(image::DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)), ImageFormat::Png)),
-        ("grayscale", encode(image::DynamicImage::ImageLuma8(image::GrayImage::new(33, 17)), ImageFormat::Png)),
-        ("16-bit", encode(image::DynamicImage::ImageRgb16(image::ImageBuffer::new(20, 20)), ImageFormat::Png)),
-        ("rgba", encode(image::DynamicImage::ImageRgba8(rgba), ImageFormat::Png)),
-        ("grayscale jpeg", encode(image::DynamicImage::ImageLuma8(image::GrayImage::new(64, 48)), ImageFormat::Jpeg)),
+        (
+            "1x1",
+            encode(
+                image::DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)),
+                ImageFormat::Png,
+            ),
+        ),
+        (
+            "grayscale",
+            encode(
+                image::DynamicImage::ImageLuma8(image::GrayImage::new(33, 17)),
+                ImageFormat::Png,
+            ),
+        ),
+        (
+            "16-bit",
+            encode(
+                image::DynamicImage::ImageRgb16(image::ImageBuffer::new(20, 20)),
+                ImageFormat::Png,
+            ),
+        ),
+        (
+            "rgba",
+            encode(image::DynamicImage::ImageRgba8(rgba), ImageFormat::Png),
+        ),
+        (
+            "grayscale jpeg",
+            encode(
+                image::DynamicImage::ImageLuma8(image::GrayImage::new(64, 48)),
+                ImageFormat::Jpeg,
+            ),
+        ),
         ("palette", palette_png()),
     ];
     for (what, bytes) in cases {
-        let top = clf.classify_encoded(&bytes, 5).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let top = clf
+            .classify_encoded(&bytes, 5)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(top.len(), 5, "{what}");
         assert!(top.iter().all(|p| p.probability.is_finite()), "{what}");
     }
@@ -156,7 +239,8 @@ fn palette_png() -> Vec<u8> {
         enc.set_depth(png::BitDepth::Eight);
         enc.set_palette(vec![255, 0, 0, 0, 255, 0, 0, 0, 255]);
         let mut w = enc.write_header().unwrap();
-        w.write_image_data(&[0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0]).unwrap();
+        w.write_image_data(&[0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+            .unwrap();
     }
     out
 }
@@ -164,14 +248,40 @@ fn palette_png() -> Vec<u8> {
 #[test]
 fn bad_images_are_refused_with_codes() {
     let mut clf = classifier("mobilenet_v2_1.0_224_quant", &Device::flex());
-    assert_eq!(clf.classify_encoded(&[], 5).unwrap_err().code(), "E_IMAGE_DECODE");
-    assert_eq!(clf.classify_encoded(b"definitely not an image", 5).unwrap_err().code(), "E_IMAGE_DECODE");
+    assert_eq!(
+        clf.classify_encoded(&[], 5).unwrap_err().code(),
+        "E_IMAGE_DECODE"
+    );
+    assert_eq!(
+        clf.classify_encoded(b"definitely not an image", 5)
+            .unwrap_err()
+            .code(),
+        "E_IMAGE_DECODE"
+    );
     let jpeg = read(&golden_dir().join("n01440764_tench.JPEG"));
-    assert_eq!(clf.classify_encoded(&jpeg[..jpeg.len() / 3], 5).unwrap_err().code(), "E_IMAGE_DECODE");
-    assert_eq!(clf.classify_encoded(&jpeg, 0).unwrap_err().code(), "E_ARGUMENT");
+    assert_eq!(
+        clf.classify_encoded(&jpeg[..jpeg.len() / 3], 5)
+            .unwrap_err()
+            .code(),
+        "E_IMAGE_DECODE"
+    );
+    assert_eq!(
+        clf.classify_encoded(&jpeg, 0).unwrap_err().code(),
+        "E_ARGUMENT"
+    );
     // Zero-sized and inconsistent raw pixels.
-    assert_eq!(Pixels::new(&[], 0, 10, PixelFormat::Rgba).unwrap_err().code(), "E_INPUT_SIZE");
-    assert_eq!(Pixels::new(&[0; 12], 2, 2, PixelFormat::Rgba).unwrap_err().code(), "E_INPUT_SIZE");
+    assert_eq!(
+        Pixels::new(&[], 0, 10, PixelFormat::Rgba)
+            .unwrap_err()
+            .code(),
+        "E_INPUT_SIZE"
+    );
+    assert_eq!(
+        Pixels::new(&[0; 12], 2, 2, PixelFormat::Rgba)
+            .unwrap_err()
+            .code(),
+        "E_INPUT_SIZE"
+    );
     // An extreme aspect ratio would need a huge intermediate resize.
     let thin = vec![0u8; 30000 * 3];
     let pixels = Pixels::new(&thin, 1, 30000, PixelFormat::Rgb).unwrap();
@@ -200,7 +310,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c

@@ -17,15 +17,28 @@ fn tolerance(name: &str) -> f64 {
 #[test]
 fn every_model_matches_tflite_accuracy_on_the_golden_set() {
     let dir = models_dir();
-    let entries: Vec<_> = catalog::discover(&dir).unwrap().into_iter().filter(|e| e.reference_accuracy.is_some()).collect();
-    assert!(entries.len() >= 10, "expected the 10 classification models, found {}", entries.len());
+    let entries: Vec<_> = catalog::discover(&dir)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.reference_accuracy.is_some())
+        .collect();
+    assert!(
+        entries.len() >= 10,
+        "expected the 10 classification models, found {}",
+        entries.len()
+    );
     let wnids = imagenet_wnids(&dir).unwrap();
-    let mut images: Vec<_> = std::fs::read_dir(golden_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut images: Vec<_> = std::fs::read_dir(golden_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     images.sort();
     assert_eq!(images.len(), 1000);
     let files: Vec<Vec<Vec<u8>>> = entries.iter().map(|e| e.read().unwrap()).collect();
     let labels = imagenet_labels(&dir).ok();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
     // hits[model] = (top-1, top-5)
     let hits: Vec<Vec<(usize, usize)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -42,9 +55,14 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
                     let mut hits = vec![(0, 0); models.len()];
                     for path in images.iter().skip(t).step_by(threads) {
                         let name = path.file_name().unwrap().to_string_lossy();
-                        let class = wnids.iter().position(|w| name.starts_with(w.as_str())).expect("wnid");
+                        let class = wnids
+                            .iter()
+                            .position(|w| name.starts_with(w.as_str()))
+                            .expect("wnid");
                         let image = decode(&read(path), MAX_DECODED_BYTES).unwrap();
-                        let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb).unwrap();
+                        let pixels =
+                            Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)
+                                .unwrap();
                         for (m, h) in models.iter_mut().zip(hits.iter_mut()) {
                             let top = m.classify(pixels, 5).unwrap();
                             h.0 += usize::from(top[0].index == class);
@@ -58,15 +76,25 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut failures = Vec::new();
-    println!("| model | top-1 | top-5 | TFLite top-1 | TFLite top-5 | Δ top-1 |\n|---|---|---|---|---|---|");
+    println!(
+        "| model | top-1 | top-5 | TFLite top-1 | TFLite top-5 | Δ top-1 |\n|---|---|---|---|---|---|"
+    );
     for (m, entry) in entries.iter().enumerate() {
-        let (t1, t5) = hits.iter().fold((0, 0), |acc, h| (acc.0 + h[m].0, acc.1 + h[m].1));
+        let (t1, t5) = hits
+            .iter()
+            .fold((0, 0), |acc, h| (acc.0 + h[m].0, acc.1 + h[m].1));
         let (top1, top5) = (t1 as f64 / 10.0, t5 as f64 / 10.0);
         let (ref1, ref5) = entry.reference_accuracy.unwrap();
         let delta = top1 - ref1 as f64;
-        println!("| {} | {top1:.1} | {top5:.1} | {ref1:.1} | {ref5:.1} | {delta:+.1} |", entry.name);
+        println!(
+            "| {} | {top1:.1} | {top5:.1} | {ref1:.1} | {ref5:.1} | {delta:+.1} |",
+            entry.name
+        );
         if delta.abs() > tolerance(&entry.name) + 1e-9 {
-            failures.push(format!("{}: top-1 {top1:.1} vs TFLite {ref1:.1}", entry.name));
+            failures.push(format!(
+                "{}: top-1 {top1:.1} vs TFLite {ref1:.1}",
+                entry.name
+            ));
         }
     }
     assert!(failures.is_empty(), "outside tolerance: {failures:?}");

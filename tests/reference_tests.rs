@@ -23,17 +23,34 @@ fn crops_match_the_reference_pipeline() {
         let image = decode(&read(&golden_dir().join(file)), MAX_DECODED_BYTES).unwrap();
         let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb).unwrap();
         let crop = clf.crop(pixels).unwrap();
-        let png = models_dir().join(V2_QUANT).join("reference-crops").join(file.replace(".JPEG", ".png"));
+        let png = models_dir()
+            .join(V2_QUANT)
+            .join("reference-crops")
+            .join(file.replace(".JPEG", ".png"));
         let expected = decode(&read(&png), MAX_DECODED_BYTES).unwrap();
         assert_eq!((expected.width, expected.height), (224, 224));
-        assert_eq!(sha256_hex(&expected.data), r["input_sha256"].as_str().unwrap(), "reference crop {file}");
-        let mad = crop.iter().zip(&expected.data).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>()
+        assert_eq!(
+            sha256_hex(&expected.data),
+            r["input_sha256"].as_str().unwrap(),
+            "reference crop {file}"
+        );
+        let mad = crop
+            .iter()
+            .zip(&expected.data)
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .sum::<f64>()
             / crop.len() as f64;
-        assert!(mad <= 1.0, "{file}: mean absolute difference {mad:.3} > 1.0");
+        assert!(
+            mad <= 1.0,
+            "{file}: mean absolute difference {mad:.3} > 1.0"
+        );
         worst = worst.max(mad);
         exact += usize::from(sha256_hex(&crop) == r["input_sha256"].as_str().unwrap());
     }
-    println!("crops: {exact}/{} hashes identical, worst mean absolute difference {worst:.3}", records.len());
+    println!(
+        "crops: {exact}/{} hashes identical, worst mean absolute difference {worst:.3}",
+        records.len()
+    );
 }
 
 fn top5(values: &[f32]) -> Vec<usize> {
@@ -55,20 +72,44 @@ fn cross_check(name: &str, probabilities: bool) {
         for r in records {
             let file = r["file"].as_str().unwrap();
             let image = decode(&read(&golden_dir().join(file)), MAX_DECODED_BYTES).unwrap();
-            let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb).unwrap();
+            let pixels =
+                Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb).unwrap();
             let (_, raw) = clf.run_crop(&clf.crop(pixels).unwrap()).unwrap();
             // Compare like with like: softmax over all 1001 outputs as the TF graph does.
-            let values: Vec<f32> = if probabilities { softmax(&raw)[1..].to_vec() } else { raw[1..].to_vec() };
+            let values: Vec<f32> = if probabilities {
+                softmax(&raw)[1..].to_vec()
+            } else {
+                raw[1..].to_vec()
+            };
             let ours = top5(&values);
-            let theirs: Vec<usize> = r["top5"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-            let expected: Vec<f32> = r["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            let theirs: Vec<usize> = r["top5"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let expected: Vec<f32> = r["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
             let common = ours.iter().filter(|c| theirs.contains(c)).count();
             if probabilities {
                 // uint8 probabilities tie at the cut-off: a slot tied with TFLite's 5th value is
                 // matched by any class of ours at that quantized level (±1 step of 1/256).
                 let cutoff = (expected[4] * 256.0).round();
-                let tied = theirs.iter().zip(&expected).filter(|(c, v)| !ours.contains(c) && (*v * 256.0).round() == cutoff).count();
-                let replacements = ours.iter().filter(|c| !theirs.contains(c) && (values[**c] * 256.0).round() <= cutoff + 1.0).count();
+                let tied = theirs
+                    .iter()
+                    .zip(&expected)
+                    .filter(|(c, v)| !ours.contains(c) && (*v * 256.0).round() == cutoff)
+                    .count();
+                let replacements = ours
+                    .iter()
+                    .filter(|c| {
+                        !theirs.contains(c) && (values[**c] * 256.0).round() <= cutoff + 1.0
+                    })
+                    .count();
                 tie_aware += common + tied.min(replacements);
             } else {
                 tie_aware += common;
@@ -84,10 +125,20 @@ fn cross_check(name: &str, probabilities: bool) {
         println!(
             "{name} [{backend}]: same top-1 on {same_top1}/50, mean top-5 overlap {mean_overlap:.2} \
              ({mean_tie_aware:.2} counting ties at the cut-off), largest {} difference {max_diff:.4}",
-            if probabilities { "probability" } else { "logit" }
+            if probabilities {
+                "probability"
+            } else {
+                "logit"
+            }
         );
-        assert!(same_top1 >= 49, "{name} [{backend}]: same top-1 on only {same_top1}/50");
-        assert!(mean_tie_aware >= 4.5, "{name} [{backend}]: top-5 overlap {mean_tie_aware:.2} < 4.5");
+        assert!(
+            same_top1 >= 49,
+            "{name} [{backend}]: same top-1 on only {same_top1}/50"
+        );
+        assert!(
+            mean_tie_aware >= 4.5,
+            "{name} [{backend}]: top-5 overlap {mean_tie_aware:.2} < 4.5"
+        );
     }
 }
 

@@ -20,7 +20,11 @@ mod cli {
     use serde::Serialize;
 
     #[derive(Parser)]
-    #[command(name = "mobilenet", version, about = "MobileNet classification from published TFLite files")]
+    #[command(
+        name = "mobilenet",
+        version,
+        about = "MobileNet classification from published TFLite files"
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -119,7 +123,9 @@ mod cli {
     }
 
     fn default_labels() -> Option<Vec<String>> {
-        models_dir(Path::new(".")).ok().and_then(|d| imagenet_labels(&d).ok())
+        models_dir(Path::new("."))
+            .ok()
+            .and_then(|d| imagenet_labels(&d).ok())
     }
 
     fn load(args: &ModelArgs) -> Result<Classifier> {
@@ -136,14 +142,14 @@ mod cli {
             ),
             None => None,
         };
-        let device = args.backend.device();
-        match Classifier::from_tflite(&refs, labels.clone(), &device) {
-            // No labels given or packed in the file: fall back to the models directory's.
-            Ok(c) if labels.is_none() && c.top_k(&vec![0.0; c.config().num_classes], 1)[0].label.starts_with("class ") => {
-                Classifier::from_tflite(&refs, default_labels(), &device).or(Ok(c))
-            }
-            other => other,
-        }
+        // Labels: given, else packed in the file, else the models directory's ImageNet list.
+        let labels = labels.or_else(|| {
+            refs.iter()
+                .all(|f| mobilenet_wasm::tflite::embedded_labels(f).is_none())
+                .then(default_labels)
+                .flatten()
+        });
+        Classifier::from_tflite(&refs, labels, &args.backend.device())
     }
 
     #[derive(Serialize)]
@@ -155,7 +161,12 @@ mod cli {
         mean_ms: f64,
     }
 
-    fn eval(args: &ModelArgs, dir: &Path, limit: Option<usize>, threads: Option<usize>) -> Result<EvalReport> {
+    fn eval(
+        args: &ModelArgs,
+        dir: &Path,
+        limit: Option<usize>,
+        threads: Option<usize>,
+    ) -> Result<EvalReport> {
         let wnids = imagenet_wnids(&models_dir(Path::new("."))?)?;
         let mut images: Vec<(PathBuf, usize)> = Vec::new();
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -164,15 +175,24 @@ mod cli {
             .collect();
         entries.sort();
         for path in entries {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            let Some(wnid) = name.split('_').next() else { continue };
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let Some(wnid) = name.split('_').next() else {
+                continue;
+            };
             if let Some(class) = wnids.iter().position(|w| w == wnid) {
                 images.push((path, class));
             }
         }
         images.truncate(limit.unwrap_or(usize::MAX));
         if images.is_empty() {
-            return Err(Error::Io(format!("no <wnid>_<label> images in {}", dir.display())));
+            return Err(Error::Io(format!(
+                "no <wnid>_<label> images in {}",
+                dir.display()
+            )));
         }
         let threads = threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -192,11 +212,18 @@ mod cli {
                             top1 += usize::from(top[0].index == *class);
                             top5 += usize::from(top.iter().any(|p| p.index == *class));
                         }
-                        Ok((top1, top5, clf.stats().inference.mean_ms * chunk.len() as f64))
+                        Ok((
+                            top1,
+                            top5,
+                            clf.stats().inference.mean_ms * chunk.len() as f64,
+                        ))
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("eval worker panicked")).collect::<Vec<_>>()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("eval worker panicked"))
+                .collect::<Vec<_>>()
         });
         let (mut top1, mut top5, mut total_ms) = (0, 0, 0.0);
         for r in results {
@@ -225,7 +252,13 @@ mod cli {
         build_ms: f64,
     }
 
-    fn bench_one(name: String, files: &[Vec<u8>], runs: usize, warmup: usize, device: &Device) -> Result<BenchRow> {
+    fn bench_one(
+        name: String,
+        files: &[Vec<u8>],
+        runs: usize,
+        warmup: usize,
+        device: &Device,
+    ) -> Result<BenchRow> {
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let mut clf = Classifier::from_tflite(&refs, None, device)?;
         let s = clf.config().resolution;
@@ -251,7 +284,12 @@ mod cli {
 
     fn run(cli: Cli) -> Result<()> {
         match cli.command {
-            Command::Classify { model, top, json, images } => {
+            Command::Classify {
+                model,
+                top,
+                json,
+                images,
+            } => {
                 let mut clf = load(&model)?;
                 let mut all = Vec::new();
                 for path in &images {
@@ -261,15 +299,29 @@ mod cli {
                     } else {
                         println!("{}", path.display());
                         for p in predictions {
-                            println!("  {:>4}  {:6.2}%  {}", p.index, p.probability * 100.0, p.label);
+                            println!(
+                                "  {:>4}  {:6.2}%  {}",
+                                p.index,
+                                p.probability * 100.0,
+                                p.label
+                            );
                         }
                     }
                 }
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&all).expect("serialisable"));
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&all).expect("serialisable")
+                    );
                 }
             }
-            Command::Eval { model, dir, limit, threads, json } => {
+            Command::Eval {
+                model,
+                dir,
+                limit,
+                threads,
+                json,
+            } => {
                 let report = eval(&model, &dir, limit, threads)?;
                 if json {
                     println!("{}", serde_json::to_string(&report).expect("serialisable"));
@@ -288,9 +340,18 @@ mod cli {
                 let bytes: Vec<Vec<u8>> = files.iter().map(|p| read(p)).collect::<Result<_>>()?;
                 let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
                 let clf = Classifier::from_tflite(&refs, None, &Device::flex())?;
-                println!("{}", serde_json::to_string_pretty(&clf.info()).expect("serialisable"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&clf.info()).expect("serialisable")
+                );
             }
-            Command::Bench { model, runs, warmup, backend, json } => {
+            Command::Bench {
+                model,
+                runs,
+                warmup,
+                backend,
+                json,
+            } => {
                 let device = backend.device();
                 let mut rows = Vec::new();
                 if model.is_empty() {
@@ -298,19 +359,38 @@ mod cli {
                         if entry.reference_accuracy.is_none() {
                             continue;
                         }
-                        rows.push(bench_one(entry.name.clone(), &entry.read()?, runs, warmup, &device)?);
+                        rows.push(bench_one(
+                            entry.name.clone(),
+                            &entry.read()?,
+                            runs,
+                            warmup,
+                            &device,
+                        )?);
                     }
                 } else {
-                    let files: Vec<Vec<u8>> = model.iter().map(|p| read(p)).collect::<Result<_>>()?;
-                    let name = model.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ");
+                    let files: Vec<Vec<u8>> =
+                        model.iter().map(|p| read(p)).collect::<Result<_>>()?;
+                    let name = model
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" + ");
                     rows.push(bench_one(name, &files, runs, warmup, &device)?);
                 }
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&rows).expect("serialisable"));
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&rows).expect("serialisable")
+                    );
                 } else {
-                    println!("| model | runs | p50 ms | p95 ms | build ms |\n|---|---|---|---|---|");
+                    println!(
+                        "| model | runs | p50 ms | p95 ms | build ms |\n|---|---|---|---|---|"
+                    );
                     for r in rows {
-                        println!("| {} | {} | {:.2} | {:.2} | {:.1} |", r.name, r.runs, r.p50_ms, r.p95_ms, r.build_ms);
+                        println!(
+                            "| {} | {} | {:.2} | {:.2} | {:.1} |",
+                            r.name, r.runs, r.p50_ms, r.p95_ms, r.build_ms
+                        );
                     }
                 }
             }

@@ -121,7 +121,9 @@ impl SqueezeExcite {
 
     /// Applies the gate.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let gate = self.expand.forward(self.reduce.forward(global_pool(x.clone())));
+        let gate = self
+            .expand
+            .forward(self.reduce.forward(global_pool(x.clone())));
         x * gate
     }
 }
@@ -154,7 +156,13 @@ impl InvertedResidual {
             SqueezeExcite::new(reduce, expand)
         });
         let project = conv(&spec.project);
-        Self { expand, depthwise, squeeze_excite, project, residual: spec.residual }
+        Self {
+            expand,
+            depthwise,
+            squeeze_excite,
+            project,
+            residual: spec.residual,
+        }
     }
 
     /// Applies the block.

@@ -78,7 +78,14 @@ pub struct ConvSpec {
 
 impl ConvSpec {
     fn new(cin: usize, cout: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
-        Self { in_channels: cin, out_channels: cout, kernel, stride, groups: 1, activation }
+        Self {
+            in_channels: cin,
+            out_channels: cout,
+            kernel,
+            stride,
+            groups: 1,
+            activation,
+        }
     }
 
     fn depthwise(channels: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
@@ -94,7 +101,12 @@ impl ConvSpec {
 
     /// Weight shape in burn's layout `[out, in / groups, k, k]`.
     pub fn weight_shape(&self) -> [usize; 4] {
-        [self.out_channels, self.in_channels / self.groups, self.kernel, self.kernel]
+        [
+            self.out_channels,
+            self.in_channels / self.groups,
+            self.kernel,
+            self.kernel,
+        ]
     }
 
     /// Number of parameters (weights and bias).
@@ -270,7 +282,11 @@ impl MobileNetConfig {
                 cin = cout;
             }
         }
-        let last = if a > 1.0 { make_divisible(1280.0 * a, 8) } else { 1280 };
+        let last = if a > 1.0 {
+            make_divisible(1280.0 * a, 8)
+        } else {
+            1280
+        };
         Architecture {
             stem,
             blocks,
@@ -341,7 +357,11 @@ impl MobileNetConfig {
             })
             .collect();
         let last = ch(last);
-        let head = if a > 1.0 { make_divisible(head as f32 * a, 8) } else { head };
+        let head = if a > 1.0 {
+            make_divisible(head as f32 * a, 8)
+        } else {
+            head
+        };
         Architecture {
             stem,
             blocks,

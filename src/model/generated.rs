@@ -21,6 +21,12 @@ pub fn generated_weights(seed: u64) -> impl FnMut(&ConvSpec) -> ConvWeights {
         };
         let weight = (0..n).map(|_| next() * bound).collect();
         let bias = (0..spec.out_channels).map(|_| next() * 0.01).collect();
-        ConvWeights { weight, bias, activation: spec.activation, saturation: None, step: None }
+        ConvWeights {
+            weight,
+            bias,
+            activation: spec.activation,
+            saturation: None,
+            step: None,
+        }
     }
 }

@@ -43,7 +43,13 @@ impl MobileNet {
         let last_conv = arch.last_conv.map(|s| ConvAct::new(&s, next(&s), device));
         let pre_logits = arch.pre_logits.map(|s| ConvAct::new(&s, next(&s), device));
         let classifier = ConvAct::new(&arch.classifier, next(&arch.classifier), device);
-        Self { stem, blocks, last_conv, pre_logits, classifier }
+        Self {
+            stem,
+            blocks,
+            last_conv,
+            pre_logits,
+            classifier,
+        }
     }
 
     /// `[N, 3, S, S]` scaled pixels → embedding and logits.

@@ -128,13 +128,20 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
     let input_scaling = match (&input_tensor.quantization, input_tensor.dtype) {
         (Some(q), DType::U8 | DType::I8) if q.scale.len() == 1 => {
             // Scaling defined on the raw 0..255 pixel value.
-            let shift = if input_tensor.dtype == DType::I8 { 128.0 } else { 0.0 };
+            let shift = if input_tensor.dtype == DType::I8 {
+                128.0
+            } else {
+                0.0
+            };
             InputScaling {
                 scale: q.scale[0],
                 zero_point: q.zero_point[0] as f32 + shift,
             }
         }
-        (_, DType::F32) => InputScaling { scale: 1.0 / 127.5, zero_point: 127.5 },
+        (_, DType::F32) => InputScaling {
+            scale: 1.0 / 127.5,
+            zero_point: 127.5,
+        },
         (_, other) => {
             return Err(Error::ModelUnsupported(format!(
                 "graph input of element type {other:?}"
@@ -158,10 +165,24 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
     for op in &file.operators {
         let out = op.outputs[0];
         match &op.kind {
-            OpKind::Conv2d { stride, padding, activation, dilation }
-            | OpKind::DepthwiseConv2d { stride, padding, activation, dilation, .. } => {
+            OpKind::Conv2d {
+                stride,
+                padding,
+                activation,
+                dilation,
+            }
+            | OpKind::DepthwiseConv2d {
+                stride,
+                padding,
+                activation,
+                dilation,
+                ..
+            } => {
                 let depthwise = matches!(op.kind, OpKind::DepthwiseConv2d { .. });
-                if let OpKind::DepthwiseConv2d { depth_multiplier, .. } = op.kind {
+                if let OpKind::DepthwiseConv2d {
+                    depth_multiplier, ..
+                } = op.kind
+                {
                     if depth_multiplier != 1 {
                         return Err(Error::ModelUnsupported(format!(
                             "depthwise convolution with depth multiplier {depth_multiplier}"
@@ -174,9 +195,12 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     )));
                 }
                 let x = activation_input(&op.inputs, "convolution")?;
-                let w = op.inputs.get(1).copied().flatten().ok_or_else(|| {
-                    Error::ModelFormat("convolution without weights".into())
-                })?;
+                let w = op
+                    .inputs
+                    .get(1)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| Error::ModelFormat("convolution without weights".into()))?;
                 let wt = &file.tensors[w];
                 let xt = &file.tensors[x];
                 if wt.shape.len() != 4 || xt.shape.len() != 4 || !wt.is_constant() {
@@ -285,7 +309,9 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 let is_add = matches!(op.kind, OpKind::Add { .. });
                 let ins: Vec<usize> = op.inputs.iter().flatten().copied().collect();
                 if ins.len() != 2 {
-                    return Err(Error::ModelFormat("binary operator without two inputs".into()));
+                    return Err(Error::ModelFormat(
+                        "binary operator without two inputs".into(),
+                    ));
                 }
                 let constant = ins.iter().position(|&i| file.tensors[i].is_constant());
                 match (constant, is_add) {

@@ -20,6 +20,10 @@ pub fn embedded_labels(bytes: &[u8]) -> Option<Vec<String>> {
     }
     let mut text = String::new();
     file.take(MAX_LABEL_BYTES).read_to_string(&mut text).ok()?;
-    let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
     (!lines.is_empty()).then_some(lines)
 }

@@ -45,7 +45,10 @@ pub struct LoadedModel {
 
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads a MobileNet from its TFLite file(s). A model published as two chained files
@@ -76,7 +79,8 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
             ));
         }
         let produced = walked.convs.last().map(|c| c.out_channels);
-        if walked.steps.last() != Some(&Step::Pool) || produced != next.input_shape.last().copied() {
+        if walked.steps.last() != Some(&Step::Pool) || produced != next.input_shape.last().copied()
+        {
             return Err(Error::ModelIncomplete(format!(
                 "the head takes {:?}, which the backbone does not produce",
                 next.input_shape
@@ -119,7 +123,9 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
 pub fn verify_integrity(bytes: &[u8], integrity: &str) -> Result<()> {
     use base64::Engine;
     let expected = integrity.trim().strip_prefix("sha256-").ok_or_else(|| {
-        Error::Argument(format!("integrity {integrity:?} must look like sha256-<base64>"))
+        Error::Argument(format!(
+            "integrity {integrity:?} must look like sha256-<base64>"
+        ))
     })?;
     let actual = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes));
     if actual != expected {

@@ -401,11 +401,14 @@ impl<'a> TfliteFile<'a> {
             })?;
             let kind = match code {
                 3 => {
-                    let o = op.builtin_options_as_conv_2_doptions().ok_or_else(|| {
-                        Error::ModelFormat("CONV_2D without its options".into())
-                    })?;
+                    let o = op
+                        .builtin_options_as_conv_2_doptions()
+                        .ok_or_else(|| Error::ModelFormat("CONV_2D without its options".into()))?;
                     OpKind::Conv2d {
-                        stride: (positive(o.stride_h(), "stride")?, positive(o.stride_w(), "stride")?),
+                        stride: (
+                            positive(o.stride_h(), "stride")?,
+                            positive(o.stride_w(), "stride")?,
+                        ),
                         padding: padding(o.padding()),
                         activation: activation(o.fused_activation_function()),
                         dilation: (
@@ -415,11 +418,16 @@ impl<'a> TfliteFile<'a> {
                     }
                 }
                 4 => {
-                    let o = op.builtin_options_as_depthwise_conv_2_doptions().ok_or_else(|| {
-                        Error::ModelFormat("DEPTHWISE_CONV_2D without its options".into())
-                    })?;
+                    let o = op
+                        .builtin_options_as_depthwise_conv_2_doptions()
+                        .ok_or_else(|| {
+                            Error::ModelFormat("DEPTHWISE_CONV_2D without its options".into())
+                        })?;
                     OpKind::DepthwiseConv2d {
-                        stride: (positive(o.stride_h(), "stride")?, positive(o.stride_w(), "stride")?),
+                        stride: (
+                            positive(o.stride_h(), "stride")?,
+                            positive(o.stride_w(), "stride")?,
+                        ),
                         padding: padding(o.padding()),
                         activation: activation(o.fused_activation_function()),
                         dilation: (
@@ -466,7 +474,13 @@ impl<'a> TfliteFile<'a> {
                 .inputs()
                 .map(|v| {
                     v.iter()
-                        .map(|i| if i < 0 { Ok(None) } else { tensor_index(i).map(Some) })
+                        .map(|i| {
+                            if i < 0 {
+                                Ok(None)
+                            } else {
+                                tensor_index(i).map(Some)
+                            }
+                        })
                         .collect::<Result<Vec<_>>>()
                 })
                 .transpose()?
@@ -479,7 +493,11 @@ impl<'a> TfliteFile<'a> {
             if outputs.is_empty() {
                 return Err(Error::ModelFormat("operator without outputs".into()));
             }
-            operators.push(Operator { kind, inputs, outputs });
+            operators.push(Operator {
+                kind,
+                inputs,
+                outputs,
+            });
         }
         let inputs = graph
             .inputs()
@@ -493,7 +511,11 @@ impl<'a> TfliteFile<'a> {
             .unwrap_or_default();
         let metadata_names = model
             .metadata()
-            .map(|m| m.iter().map(|m| m.name().unwrap_or("").to_string()).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|m| m.name().unwrap_or("").to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Self {
             bytes,
@@ -525,7 +547,10 @@ impl<'a> TfliteFile<'a> {
                 .collect());
         }
         let q = t.quantization.as_ref().ok_or_else(|| {
-            Error::ModelFormat(format!("quantized tensor {:?} without quantization", t.name))
+            Error::ModelFormat(format!(
+                "quantized tensor {:?} without quantization",
+                t.name
+            ))
         })?;
         let channels = q.scale.len();
         // Index of the channel an element belongs to, for per-channel quantization.
@@ -541,7 +566,11 @@ impl<'a> TfliteFile<'a> {
             1
         };
         let params = |i: usize| -> (f32, f32) {
-            let c = if channels > 1 { (i / inner) % channels } else { 0 };
+            let c = if channels > 1 {
+                (i / inner) % channels
+            } else {
+                0
+            };
             (q.scale[c], q.zero_point[c] as f32)
         };
         let values: Vec<f32> = match t.dtype {

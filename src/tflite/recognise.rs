@@ -38,7 +38,9 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
         ))
     };
 
-    let stem = conv_at(0).filter(|&c| !is_dw(c)).ok_or_else(|| unexpected(0, "a stem convolution"))?;
+    let stem = conv_at(0)
+        .filter(|&c| !is_dw(c))
+        .ok_or_else(|| unexpected(0, "a stem convolution"))?;
     let mut i = 1;
     let mut blocks = Vec::new();
     loop {
@@ -62,13 +64,21 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
             }
             j += 4;
         }
-        let project = conv_at(j).filter(|&p| is_1x1(p)).ok_or_else(|| unexpected(j, "a 1x1 projection"))?;
+        let project = conv_at(j)
+            .filter(|&p| is_1x1(p))
+            .ok_or_else(|| unexpected(j, "a 1x1 projection"))?;
         j += 1;
         let residual = steps.get(j) == Some(&Step::Add);
         if residual {
             j += 1;
         }
-        blocks.push(FoundBlock { expand, depthwise, squeeze_excite, project, residual });
+        blocks.push(FoundBlock {
+            expand,
+            depthwise,
+            squeeze_excite,
+            project,
+            residual,
+        });
         i = j;
     }
     let mut last_conv = None;
@@ -97,13 +107,22 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
     if i + 1 != steps.len() {
         return Err(unexpected(i + 1, "the end of the graph"));
     }
-    Ok(Found { stem, blocks, last_conv, pre_logits, classifier })
+    Ok(Found {
+        stem,
+        blocks,
+        last_conv,
+        pre_logits,
+        classifier,
+    })
 }
 
 fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
     let v3 = found.blocks.iter().any(|b| b.squeeze_excite.is_some())
         || convs.iter().any(|c| c.activation == Activation::HardSwish);
-    let v2 = found.blocks.iter().any(|b| b.expand.is_some() || b.residual);
+    let v2 = found
+        .blocks
+        .iter()
+        .any(|b| b.expand.is_some() || b.residual);
     Ok(match (v3, v2, found.blocks.len()) {
         (true, _, 11) => Version::V3Small,
         (true, _, 15) => Version::V3Large,
@@ -112,7 +131,11 @@ fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
         (_, _, n) => {
             return Err(Error::ModelUnsupported(format!(
                 "{n} blocks{}: no MobileNet has this layout",
-                if v3 { " with squeeze-excite/hard-swish" } else { "" }
+                if v3 {
+                    " with squeeze-excite/hard-swish"
+                } else {
+                    ""
+                }
             )));
         }
     })

@@ -38,7 +38,11 @@ impl WasmClassifier {
     /// Builds a classifier from model file bytes (one file, or backbone and head).
     /// `labels`: optional array of strings; `integrity`: optional array of `sha256-…`, one per file.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(files: Vec<js_sys::Uint8Array>, labels: JsValue, integrity: JsValue) -> Result<WasmClassifier, JsValue> {
+    pub fn from_bytes(
+        files: Vec<js_sys::Uint8Array>,
+        labels: JsValue,
+        integrity: JsValue,
+    ) -> Result<WasmClassifier, JsValue> {
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
         if !integrity.is_undefined() && !integrity.is_null() {
             let expected: Vec<String> = serde_wasm_bindgen::from_value(integrity)
@@ -57,16 +61,26 @@ impl WasmClassifier {
         let labels: Option<Vec<String>> = if labels.is_undefined() || labels.is_null() {
             None
         } else {
-            Some(serde_wasm_bindgen::from_value(labels).map_err(|e| js_error(Error::Labels(e.to_string())))?)
+            Some(
+                serde_wasm_bindgen::from_value(labels)
+                    .map_err(|e| js_error(Error::Labels(e.to_string())))?,
+            )
         };
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-        let inner = Classifier::from_tflite(&refs, labels, &burn::tensor::Device::flex()).map_err(js_error)?;
+        let inner = Classifier::from_tflite(&refs, labels, &burn::tensor::Device::flex())
+            .map_err(js_error)?;
         Ok(WasmClassifier { inner })
     }
 
     /// Top-k classes of RGBA pixels.
     #[wasm_bindgen(js_name = classifyRgba)]
-    pub fn classify_rgba(&mut self, data: &[u8], width: u32, height: u32, top_k: usize) -> Result<JsValue, JsValue> {
+    pub fn classify_rgba(
+        &mut self,
+        data: &[u8],
+        width: u32,
+        height: u32,
+        top_k: usize,
+    ) -> Result<JsValue, JsValue> {
         let pixels = Pixels::new(data, width, height, PixelFormat::Rgba).map_err(js_error)?;
         to_js(&self.inner.classify(pixels, top_k).map_err(js_error)?)
     }
@@ -74,12 +88,22 @@ impl WasmClassifier {
     /// Top-k classes of encoded JPEG/PNG bytes.
     #[wasm_bindgen(js_name = classifyEncoded)]
     pub fn classify_encoded(&mut self, bytes: &[u8], top_k: usize) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.classify_encoded(bytes, top_k).map_err(js_error)?)
+        to_js(
+            &self
+                .inner
+                .classify_encoded(bytes, top_k)
+                .map_err(js_error)?,
+        )
     }
 
     /// Embedding of RGBA pixels.
     #[wasm_bindgen(js_name = embedRgba)]
-    pub fn embed_rgba(&mut self, data: &[u8], width: u32, height: u32) -> Result<Vec<f32>, JsValue> {
+    pub fn embed_rgba(
+        &mut self,
+        data: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<Vec<f32>, JsValue> {
         let pixels = Pixels::new(data, width, height, PixelFormat::Rgba).map_err(js_error)?;
         self.inner.embed(pixels).map_err(js_error)
     }
@@ -87,8 +111,10 @@ impl WasmClassifier {
     /// Embedding of encoded JPEG/PNG bytes.
     #[wasm_bindgen(js_name = embedEncoded)]
     pub fn embed_encoded(&mut self, bytes: &[u8]) -> Result<Vec<f32>, JsValue> {
-        let image = crate::decode::decode(bytes, crate::decode::MAX_DECODED_BYTES).map_err(js_error)?;
-        let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb).map_err(js_error)?;
+        let image =
+            crate::decode::decode(bytes, crate::decode::MAX_DECODED_BYTES).map_err(js_error)?;
+        let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)
+            .map_err(js_error)?;
         self.inner.embed(pixels).map_err(js_error)
     }
 

@@ -34,7 +34,12 @@ pub fn entry(name: &str) -> ModelEntry {
         .expect("models directory readable")
         .into_iter()
         .find(|e| e.name == name)
-        .unwrap_or_else(|| panic!("model folder {name} missing from {}", models_dir().display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "model folder {name} missing from {}",
+                models_dir().display()
+            )
+        })
 }
 
 pub fn classifier(name: &str, device: &Device) -> Classifier {
