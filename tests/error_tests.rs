@@ -64,30 +64,19 @@ fn corrupted_model_bytes_never_panic() {
 /// A valid TFLite file holding a single ADD: well-formed, but not a MobileNet.
 fn not_a_mobilenet() -> Vec<u8> {
     let mut b = FlatBufferBuilder::new();
-    let shape = b.create_vector(&[1, 4, 4, 3]);
-    let name = b.create_string("x");
-    let t0 = schema::Tensor::create(
-        &mut b,
-        &schema::TensorArgs {
+    let mut tensor = |name: &str| {
+        let shape = b.create_vector(&[1, 4, 4, 3]);
+        let name = b.create_string(name);
+        let args = schema::TensorArgs {
             shape: Some(shape),
             type_: schema::TensorType::FLOAT32,
             buffer: 0,
             name: Some(name),
             quantization: None,
-        },
-    );
-    let shape = b.create_vector(&[1, 4, 4, 3]);
-    let name = b.create_string("y");
-    let t1 = schema::Tensor::create(
-        &mut b,
-        &schema::TensorArgs {
-            shape: Some(shape),
-            type_: schema::TensorType::FLOAT32,
-            buffer: 0,
-            name: Some(name),
-            quantization: None,
-        },
-    );
+        };
+        schema::Tensor::create(&mut b, &args)
+    };
+    let (t0, t1) = (tensor("x"), tensor("y"));
     let tensors = b.create_vector(&[t0, t1]);
     let inputs = b.create_vector(&[0, 0]);
     let outputs = b.create_vector(&[1]);
