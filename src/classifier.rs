@@ -6,7 +6,7 @@ use web_time::Instant;
 
 use crate::decode::{self, MAX_DECODED_BYTES};
 use crate::error::{Error, Result};
-use crate::model::{ConvWeights, MobileNet, MobileNetConfig, generated_weights};
+use crate::model::{MobileNet, MobileNetConfig, generated_weights};
 use crate::preprocess::{self, PixelFormat, Pixels};
 use crate::stats::{Recorder, Stats};
 use crate::tflite::{self, InputScaling};
@@ -107,16 +107,10 @@ impl Classifier {
         let model = MobileNet::new(
             &arch,
             |_| {
-                let c = convs
+                convs
                     .next()
-                    .expect("recognise() returned one convolution per spec");
-                ConvWeights {
-                    weight: c.weight,
-                    bias: c.bias,
-                    activation: c.activation,
-                    saturation: c.saturation,
-                    step: c.step,
-                }
+                    .expect("recognise() returned one convolution per spec")
+                    .weights
             },
             device,
         );

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::reader::{DType, FusedActivation, OpKind, Padding, TfliteFile};
 use crate::error::{Error, Result};
-use crate::model::Activation;
+use crate::model::{Activation, ConvWeights};
 
 /// A convolution read from the file, weights already dequantized into burn's layout.
 #[derive(Debug, Clone)]
@@ -27,17 +27,9 @@ pub struct LoadedConv {
     pub stride: usize,
     /// 1 or `in_channels` (depthwise).
     pub groups: usize,
-    /// Activation, from the fused option, the output range, or a following HARD_SWISH.
-    pub activation: Activation,
-    /// Weights `[out, in / groups, k, k]`, row-major.
-    pub weight: Vec<f32>,
-    /// Bias `[out]`.
-    pub bias: Vec<f32>,
-    /// Quantized range of the convolution's output, where TFLite saturates it before a
-    /// following HARD_SWISH / hard-sigmoid.
-    pub saturation: Option<(f32, f32)>,
-    /// Quantization step of the output tensor (quantized files), for quantization emulation.
-    pub step: Option<f32>,
+    /// Weights, bias, and the activation inferred from the fused option, the output range or
+    /// a following HARD_SWISH / hard-sigmoid (with the range TFLite saturates the output to).
+    pub weights: ConvWeights,
 }
 
 /// Structure between convolutions, in execution order.
@@ -279,23 +271,25 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     kernel: kh,
                     stride: stride.0,
                     groups,
-                    activation,
-                    weight,
-                    bias,
-                    saturation,
-                    step: file.tensors[out]
-                        .quantization
-                        .as_ref()
-                        .filter(|q| q.scale.len() == 1)
-                        .map(|q| q.scale[0]),
+                    weights: ConvWeights {
+                        weight,
+                        bias,
+                        activation,
+                        saturation,
+                        step: file.tensors[out]
+                            .quantization
+                            .as_ref()
+                            .filter(|q| q.scale.len() == 1)
+                            .map(|q| q.scale[0]),
+                    },
                 });
             }
             OpKind::HardSwish => {
                 let x = activation_input(&op.inputs, "HARD_SWISH")?;
                 match source.get(&x) {
-                    Some(&Source::Conv(c)) if convs[c].activation == Activation::None => {
-                        convs[c].activation = Activation::HardSwish;
-                        convs[c].saturation = file.tensors[x].quantized_range();
+                    Some(&Source::Conv(c)) if convs[c].weights.activation == Activation::None => {
+                        convs[c].weights.activation = Activation::HardSwish;
+                        convs[c].weights.saturation = file.tensors[x].quantized_range();
                         source.insert(out, Source::Conv(c));
                     }
                     _ => {
@@ -328,7 +322,8 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         let value = file.scalar(ins[k])?;
                         match source.get(&ins[1 - k]) {
                             Some(&Source::Conv(c)) if approx(value, 3.0) => {
-                                convs[c].saturation = file.tensors[ins[1 - k]].quantized_range();
+                                convs[c].weights.saturation =
+                                    file.tensors[ins[1 - k]].quantized_range();
                                 source.insert(out, Source::HardSigmoidAdd(c));
                             }
                             _ => {
@@ -342,7 +337,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         let value = file.scalar(ins[k])?;
                         match source.get(&ins[1 - k]) {
                             Some(&Source::HardSigmoidAdd(c)) if approx(value, 1.0 / 6.0) => {
-                                convs[c].activation = Activation::HardSigmoid;
+                                convs[c].weights.activation = Activation::HardSigmoid;
                                 source.insert(out, Source::Conv(c));
                             }
                             _ => {

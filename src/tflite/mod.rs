@@ -101,13 +101,13 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
     // its cost (about a third of the inference time).
     let emulate = matches!(config.version, Version::V3Small | Version::V3Large);
     if !emulate {
-        convs.iter_mut().for_each(|c| c.step = None);
+        convs.iter_mut().for_each(|c| c.weights.step = None);
     }
     // The logits stay unrounded: on the uint8 grid they tie, and ties make the ranking fragile.
     if let Some(classifier) = convs.last_mut() {
-        classifier.step = None;
+        classifier.weights.step = None;
     }
-    let quantization_emulated = convs.iter().any(|c| c.step.is_some());
+    let quantization_emulated = convs.iter().any(|c| c.weights.step.is_some());
     Ok(LoadedModel {
         config,
         convs,

@@ -118,7 +118,9 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
 
 fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
     let v3 = found.blocks.iter().any(|b| b.squeeze_excite.is_some())
-        || convs.iter().any(|c| c.activation == Activation::HardSwish);
+        || convs
+            .iter()
+            .any(|c| c.weights.activation == Activation::HardSwish);
     let v2 = found
         .blocks
         .iter()
