@@ -65,8 +65,6 @@ pub struct Walk {
     pub convs: Vec<LoadedConv>,
     /// Structure in execution order.
     pub steps: Vec<Step>,
-    /// Whether the graph ends in a softmax (informative: we always return logits).
-    pub has_softmax: bool,
 }
 
 impl Walk {
@@ -144,7 +142,6 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
     let mut source: HashMap<usize, Source> = HashMap::new();
     let mut convs: Vec<LoadedConv> = Vec::new();
     let mut steps = Vec::new();
-    let mut has_softmax = false;
 
     let activation_input = |inputs: &[Option<usize>], op: &str| -> Result<usize> {
         inputs
@@ -384,8 +381,8 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 let s = source.get(&x).copied().unwrap_or(Source::Other);
                 source.insert(out, s);
             }
+            // We return logits; the graph's softmax is applied by `Classifier::top_k`.
             OpKind::Softmax => {
-                has_softmax = true;
                 source.insert(out, Source::Other);
             }
             OpKind::Unsupported(name) => {
@@ -400,6 +397,5 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
         input_scaling,
         convs,
         steps,
-        has_softmax,
     })
 }

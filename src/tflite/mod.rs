@@ -92,7 +92,6 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
             other => *other,
         }));
         walked.convs.extend(next.convs);
-        walked.has_softmax |= next.has_softmax;
     }
     let (config, mut convs) = recognise(&walked)?;
     // Quantization emulation: a float port of the quantized V3 graphs drifts from TFLite
