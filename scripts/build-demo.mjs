@@ -1,18 +1,22 @@
-// Assembles the demo in www/dist: page, worker, the built package, and every classification
-// model in the models directory with a manifest (name, files, bytes, gzip bytes, sha256, accuracy).
-import { cp, mkdir, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+// Assembles the demo in www/dist: webpack 5 bundles the page script, its Web Worker and the built
+// package (webpack.config.js); then the page, the style sheet and every classification model in
+// the models directory with a manifest (name, files, bytes, gzip bytes, sha256, accuracy).
+import { mkdir, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import webpack from 'webpack';
+import config from '../webpack.config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
 const dist = path.join(root, 'www/dist');
 await rm(dist, { recursive: true, force: true });
 await mkdir(path.join(dist, 'models'), { recursive: true });
-for (const f of ['index.html', 'app.js', 'worker.js', 'style.css']) await copyFile(path.join(root, 'www', f), path.join(dist, f));
-await cp(path.join(root, 'pkg'), path.join(dist, 'pkg'), { recursive: true });
+const stats = await new Promise((resolve, reject) => webpack(config, (err, s) => (err ? reject(err) : resolve(s))));
+if (stats.hasErrors()) throw new Error(stats.toString('errors-only'));
+for (const f of ['index.html', 'style.css']) await copyFile(path.join(root, 'www', f), path.join(dist, f));
 const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;
 
 const models = [];

@@ -1,12 +1,14 @@
 // The page: camera frames go to the worker one at a time (stale frames are dropped).
 const $ = (id) => document.getElementById(id);
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const worker = new Worker(/* webpackChunkName: "worker" */ new URL('./worker.js', import.meta.url), { type: 'module' });
 const manifest = await (await fetch('./models/manifest.json')).json();
 const video = $('video');
 let busy = false;
 let loaded = false;
 let loadedAt = Infinity;
 let frames = [];
+let classified = 0;
+const sent = { page: { requests: 0, bytes: 0 }, worker: { requests: 0, bytes: 0 } };
 const recent = [];
 let nextId = 0;
 
@@ -21,8 +23,10 @@ for (const m of manifest.models) {
 
 function load(name) {
   loaded = false;
+  loadedAt = Infinity;
   $('cold').textContent = '…';
-  worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name), labels: manifest.labels });
+  $('loaded-model').textContent = `${name} (loading)`;
+  worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name), labels: manifest.labels, name });
 }
 
 function show(stats) {
@@ -53,6 +57,7 @@ worker.onmessage = ({ data }) => {
   if (data.type === 'loaded') {
     loaded = true;
     loadedAt = performance.now();
+    $('loaded-model').textContent = data.name;
     show(data.stats);
   } else if (data.type === 'result') {
     busy = false;
@@ -68,6 +73,9 @@ worker.onmessage = ({ data }) => {
       return li;
     }));
     show(data.stats);
+    $('frames-classified').textContent = ++classified;
+    sent.worker = data.worker;
+    showSent();
     const now = performance.now();
     frames = frames.filter((t) => now - t < 1000).concat(now);
     $('fps').textContent = frames.length;
@@ -79,14 +87,20 @@ worker.onmessage = ({ data }) => {
   }
 };
 
-// Privacy: every request the page makes after the model loaded is counted here.
+// Privacy: every request made after the model loaded is counted, the page's from its resource
+// timing and the worker's as the worker reports them with each result.
+function showSent() {
+  $('after-load').textContent = sent.page.requests + sent.worker.requests;
+  $('bytes-after-load').textContent = sent.page.bytes + sent.worker.bytes;
+}
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     if (e.startTime > loadedAt) {
-      $('after-load').textContent = Number($('after-load').textContent) + 1;
-      $('bytes-after-load').textContent = Number($('bytes-after-load').textContent) + (e.transferSize || 0);
+      sent.page.requests += 1;
+      sent.page.bytes += e.transferSize || 0;
     }
   }
+  showSent();
 }).observe({ type: 'resource', buffered: true });
 
 async function sendFrame() {
