@@ -1,0 +1,184 @@
+// Side-by-side benchmark: mobilenet-wasm against TFLite's own web runtime (on the very same
+// .tflite files), ONNX Runtime Web and TF.js-wasm (MobileNetV2 1.0/224 with generated weights),
+// in one headless Chromium session, one thread each, plus a native run of our crate.
+//
+//   node bench/run.mjs [--runs 50] [--warmup 5] [--json FILE] [--smoke]
+//
+// Each runtime gets a fresh browser context (empty cache), the same 224×224 input, its
+// runtime + model loaded and one inference (cold start), warm-up, then `runs` timed
+// single-image inferences. Files are served gzip-compressed, so downloadBytes is on the wire.
+// --smoke: one timed run, no warm-up, no RESULTS.md (for CI: proves every runtime still runs).
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '5' },
+    json: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const runs = args.smoke ? 1 : Number(args.runs);
+const warmup = args.smoke ? 0 : Number(args.warmup);
+if (!existsSync(modelsDir)) throw new Error(`models directory ${modelsDir} not found; set MOBILENET_MODELS_DIR`);
+if (!existsSync(path.join(root, 'pkg/browser.js'))) throw new Error('pkg/ is not built: run `npm run build` first');
+
+// Peers and the ONNX model are installed / generated on first use.
+if (!existsSync(path.join(here, 'node_modules/onnxruntime-web'))) {
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
+}
+const onnxFile = path.join(here, '.cache/mobilenet_v2_1.0_224.onnx');
+if (!existsSync(onnxFile)) {
+  try {
+    execFileSync('python3', ['-c', 'import onnx']);
+  } catch {
+    execFileSync('python3', ['-m', 'pip', 'install', '--quiet', '-r', path.join(here, 'requirements.txt')], { stdio: 'inherit' });
+  }
+  mkdirSync(path.dirname(onnxFile), { recursive: true });
+  execFileSync('python3', [path.join(here, 'make_onnx.py'), onnxFile], { stdio: 'inherit' });
+}
+
+const MODELS = {
+  'MobileNetV2 1.0/224': { tflite: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite', onnx: true },
+  'MobileNetV1 0.75/224': { tflite: 'mobilenet_v1_0.75_224_quant/mobilenet_v1_0.75_224_quant.tflite' },
+  'MobileNetV3-Small 1.0/224': { tflite: 'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite' },
+};
+const cases = [];
+for (const [model, m] of Object.entries(MODELS)) {
+  if (!existsSync(path.join(modelsDir, m.tflite))) throw new Error(`${m.tflite} not in ${modelsDir}`);
+  cases.push({ name: 'mobilenet-wasm', model, page: 'mobilenet-wasm', query: { model: m.tflite }, ours: true });
+  cases.push({ name: 'tflite-web', model, page: 'tflite-web', query: { model: m.tflite } });
+  if (m.onnx) {
+    cases.push({ name: 'onnxruntime-web', model, page: 'onnxruntime-web', query: { model: path.basename(onnxFile) }, note: 'generated weights, f32' });
+    cases.push({ name: 'tfjs-wasm', model, page: 'tfjs-wasm', query: {}, note: 'generated weights built in the page: no model download' });
+  }
+}
+
+// Static files, gzip-compressed once and kept; no COOP/COEP, so every runtime has one thread.
+const mounts = [['/pkg/', path.join(root, 'pkg')], ['/node_modules/', path.join(here, 'node_modules')],
+  ['/models/', modelsDir], ['/cache/', path.join(here, '.cache')], ['/', path.join(here, 'pages')]];
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg' };
+const gz = new Map();
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://x').pathname;
+  let file = url === '/input.jpg' ? path.join(modelsDir, '../golden/imagenet-samples/n01440764_tench.JPEG') : null;
+  for (const [prefix, dir] of mounts) {
+    if (file) break;
+    if (url.startsWith(prefix)) file = path.join(dir, decodeURIComponent(url.slice(prefix.length)));
+  }
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    const headers = { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
+    let body = readFileSync(file);
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !file.endsWith('.jpg')) {
+      if (!gz.has(file)) gz.set(file, gzipSync(body, { level: 9 }));
+      body = gz.get(file);
+      headers['Content-Encoding'] = 'gzip';
+    }
+    res.writeHead(200, headers).end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const { launchChromium } = await import('../tests/browser/harness.js');
+const browser = await launchChromium();
+const chromium = browser.version();
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+const results = [];
+try {
+  for (const c of cases) {
+    if (args.only && !`${c.name} ${c.model}`.includes(args.only)) continue;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const query = new URLSearchParams({ ...c.query, runs: String(runs), warmup: String(warmup) });
+    await page.goto(`${base}/${c.page}.html?${query}`);
+    await page.waitForFunction(() => window.__bench || window.__benchError, null, { timeout: 600000 });
+    const out = await page.evaluate(() => window.__bench ?? { error: window.__benchError });
+    await context.close();
+    if (out.error) throw new Error(`${c.name} on ${c.model} failed: ${out.error}\n${errors.join('\n')}`);
+    const sorted = [...out.times].sort((a, b) => a - b);
+    const r = {
+      name: c.name, model: c.model, runs: sorted.length,
+      p50Ms: +percentile(sorted, 50).toFixed(2), p95Ms: +percentile(sorted, 95).toFixed(2),
+      coldStartMs: +out.coldStartMs.toFixed(1), downloadBytes: out.downloadBytes, top: out.top, note: c.note,
+    };
+    results.push(r);
+    console.log(`${c.model.padEnd(26)} ${c.name.padEnd(16)} p50 ${r.p50Ms.toFixed(1).padStart(6)} ms  p95 ${r.p95Ms.toFixed(1).padStart(6)} ms  cold ${r.coldStartMs.toFixed(0).padStart(5)} ms  ${(r.downloadBytes / 1e6).toFixed(2)} MB`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+
+// The same file must give the same class in our runtime and TFLite's (TFLite counts the
+// background class at index 0; we drop it).
+for (const model of Object.keys(MODELS)) {
+  const ours = results.find((r) => r.ours !== false && r.name === 'mobilenet-wasm' && r.model === model);
+  const tfl = results.find((r) => r.name === 'tflite-web' && r.model === model);
+  if (ours && tfl && ours.top + 1 !== tfl.top) throw new Error(`${model}: mobilenet-wasm top class ${ours.top} but tflite-web ${tfl.top - 1}`);
+}
+
+// Native: our crate on the same files, burn-flex and burn-ndarray (`mobilenet bench`).
+const native = [];
+const binary = args.smoke ? path.join(root, 'target/debug/mobilenet') : path.join(root, 'target/bench-native/mobilenet');
+if (!args.smoke) execFileSync('cargo', ['build', '--profile', 'bench-native', '--features', 'ndarray', '--bin', 'mobilenet'], { cwd: root, stdio: 'inherit' });
+if (!existsSync(binary)) throw new Error(`${binary} not built`);
+for (const backend of ['flex', 'ndarray']) {
+  for (const [model, m] of Object.entries(MODELS)) {
+    if (args.only && !`native ${backend} ${model}`.includes(args.only)) continue;
+    const n = backend === 'ndarray' && !args.smoke ? Math.min(runs, 10) : runs;
+    const [row] = JSON.parse(execFileSync(binary, ['bench', '--model', path.join(modelsDir, m.tflite), '--runs', String(n), '--warmup', String(Math.min(warmup, 2)), '--backend', backend, '--json'], { encoding: 'utf8' }));
+    native.push({ name: `native burn-${backend}`, model, runs: row.runs, p50Ms: +row.p50Ms.toFixed(2), p95Ms: +row.p95Ms.toFixed(2), buildMs: +row.buildMs.toFixed(1) });
+    console.log(`${model.padEnd(26)} native burn-${backend.padEnd(8)} p50 ${row.p50Ms.toFixed(1).padStart(6)} ms  p95 ${row.p95Ms.toFixed(1).padStart(6)} ms`);
+  }
+}
+
+if (args.json) {
+  writeFileSync(args.json, JSON.stringify({ chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
+  console.log(`wrote ${args.json}`);
+}
+if (!args.smoke && !args.only) {
+  writeFileSync(path.join(here, 'RESULTS.md'), markdown());
+  console.log('wrote bench/RESULTS.md');
+}
+
+function markdown() {
+  const mb = (b) => (b / 1e6).toFixed(2);
+  const lines = [
+    '# Benchmark results', '',
+    `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus()[0].model}, ${os.cpus().length} cores, `
+      + `Chromium ${chromium} headless, Node ${process.version}; one thread each, ${runs} timed single-image inferences after ${warmup} warm-up runs, `
+      + 'fresh browser context (empty cache) per runtime, files served gzip-compressed. mobilenet-wasm times `classify(ImageData)` end to end '
+      + '(resize, crop, normalise, model, softmax, top 5); the peers time their model call on a prepared tensor. '
+      + 'Cold start = runtime scripts + wasm + model fetched, compiled, built, and the first inference. '
+      + 'Ratios are mobilenet-wasm ÷ peer (below 1.00: we are faster / smaller).', '',
+  ];
+  for (const model of Object.keys(MODELS)) {
+    const rows = results.filter((r) => r.model === model);
+    const ours = rows.find((r) => r.name === 'mobilenet-wasm');
+    lines.push(`## ${model}`, '', '| runtime | p50 ms | p95 ms | cold start ms | download MB | p50 ratio | cold ratio | download ratio | note |', '|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const ratio = (a, b) => (r === ours ? '—' : (a / b).toFixed(2));
+      lines.push(`| ${r.name} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.coldStartMs.toFixed(0)} | ${mb(r.downloadBytes)} | ${ratio(ours.p50Ms, r.p50Ms)} | ${ratio(ours.coldStartMs, r.coldStartMs)} | ${ratio(ours.downloadBytes, r.downloadBytes)} | ${r.note ?? ''} |`);
+    }
+    for (const n of native.filter((x) => x.model === model)) lines.push(`| ${n.name} (x86_64) | ${n.p50Ms.toFixed(1)} | ${n.p95Ms.toFixed(1)} | build ${n.buildMs.toFixed(0)} | — | — | — | — | ${n.runs} runs |`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
