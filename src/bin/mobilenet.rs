@@ -112,6 +112,9 @@ mod cli {
             /// Compute backend.
             #[arg(long, value_enum, default_value = "flex")]
             backend: Backend,
+            /// The plain-burn path instead of the hand-written kernels (for before/after).
+            #[arg(long)]
+            no_kernels: bool,
             /// Print JSON.
             #[arg(long)]
             json: bool,
@@ -350,8 +353,10 @@ mod cli {
                 runs,
                 warmup,
                 backend,
+                no_kernels,
                 json,
             } => {
+                mobilenet_wasm::kernels::set_enabled(!no_kernels);
                 let device = backend.device();
                 let mut rows = Vec::new();
                 if model.is_empty() {

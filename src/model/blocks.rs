@@ -6,6 +6,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Activation, BlockSpec, ConvSpec};
+use crate::kernels::{self, Epilogue};
 
 /// Weights of one convolution in burn's layout, as handed to the model builder.
 #[derive(Debug, Clone)]
@@ -88,15 +89,10 @@ impl ConvAct {
             dilation: [1, 1],
             groups: self.groups,
         };
-        let mut y = conv2d(x, self.weight.val(), Some(self.bias.val()), options);
-        if let Some(step) = self.step {
-            y = (y / step).round() * step;
-        }
-        match (self.saturation, self.activation) {
-            // ReLU / ReLU6 with a known range: one clamp does both.
-            (Some((lo, hi)), Activation::Relu | Activation::Relu6) => y.clamp(lo, hi),
-            (Some((lo, hi)), activation) => activate(y.clamp(lo, hi), activation),
-            (None, activation) => activate(y, activation),
+        let y = conv2d(x, self.weight.val(), Some(self.bias.val()), options);
+        match Epilogue::new(self.activation, self.saturation, self.step) {
+            Some(e) => kernels::epilogue(y, e),
+            None => y,
         }
     }
 }
