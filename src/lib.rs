@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod classifier;
 pub mod decode;
 pub mod error;
+pub mod fuzzing;
 pub mod kernels;
 pub mod model;
 pub mod preprocess;
