@@ -253,20 +253,12 @@ impl Classifier {
 
     /// Ranks raw outputs: softmax over every output (as the TF graphs do), background skipped.
     pub fn top_k(&self, outputs: &[f32], k: usize) -> Vec<Prediction> {
-        let probabilities = softmax(outputs);
-        let mut order: Vec<usize> = (self.first_class..outputs.len()).collect();
-        order.sort_by(|&a, &b| {
-            probabilities[b]
-                .total_cmp(&probabilities[a])
-                .then(a.cmp(&b))
-        });
-        order
+        rank(outputs, self.first_class, k)
             .into_iter()
-            .take(k)
-            .map(|i| Prediction {
+            .map(|(i, probability)| Prediction {
                 index: i - self.first_class,
                 label: self.labels[i].clone(),
-                probability: probabilities[i],
+                probability,
             })
             .collect()
     }
@@ -283,6 +275,23 @@ impl Classifier {
         let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)?;
         self.classify(pixels, top_k)
     }
+}
+
+/// The `k` most probable outputs from `first_class` on, as `(output index, probability)`, most
+/// probable first, ties in index order; probabilities are the softmax over all outputs.
+pub fn rank(outputs: &[f32], first_class: usize, k: usize) -> Vec<(usize, f32)> {
+    let probabilities = softmax(outputs);
+    let mut order: Vec<usize> = (first_class.min(outputs.len())..outputs.len()).collect();
+    order.sort_by(|&a, &b| {
+        probabilities[b]
+            .total_cmp(&probabilities[a])
+            .then(a.cmp(&b))
+    });
+    order
+        .into_iter()
+        .take(k)
+        .map(|i| (i, probabilities[i]))
+        .collect()
 }
 
 /// Numerically stable softmax; non-finite inputs give zero probability.

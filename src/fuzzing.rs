@@ -38,7 +38,11 @@ pub fn preprocess(data: &[u8]) {
     }
     let width = u16::from_le_bytes([data[0], data[1]]) as u32;
     let height = u16::from_le_bytes([data[2], data[3]]) as u32;
-    let format = if data[4] & 1 == 0 { PixelFormat::Rgb } else { PixelFormat::Rgba };
+    let format = if data[4] & 1 == 0 {
+        PixelFormat::Rgb
+    } else {
+        PixelFormat::Rgba
+    };
     let size = [96, 128, 160, 192, 224, 1, 2, 300][(data[4] >> 1) as usize % 8];
     let pixels = &data[5..];
     let needed = width as usize * height as usize * format.channels();

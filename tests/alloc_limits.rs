@@ -1,0 +1,118 @@
+//! Limits are checked before memory is allocated: a counting allocator records the peak bytes
+//! allocated while a bad input is refused.
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mobilenet_wasm::Device;
+use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
+use mobilenet_wasm::preprocess::{PixelFormat, Pixels};
+use mobilenet_wasm::tflite::{self, MAX_MODEL_BYTES};
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// One measurement at a time (the counters are process-wide).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes allocated at the peak of `f`, above what was live before it.
+fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let out = f();
+    (out, PEAK.load(Ordering::Relaxed) - base)
+}
+
+const MIB: usize = 1 << 20;
+
+/// A valid 1×1 PNG whose header is patched to declare `w × h`.
+fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, 1, 1);
+        enc.set_color(png::ColorType::Rgb);
+        let mut wr = enc.write_header().unwrap();
+        wr.write_image_data(&[1, 2, 3]).unwrap();
+    }
+    out[16..20].copy_from_slice(&w.to_be_bytes());
+    out[20..24].copy_from_slice(&h.to_be_bytes());
+    let mut c = !0u32;
+    for &b in &out[12..29] {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    out[29..33].copy_from_slice(&(!c).to_be_bytes());
+    out
+}
+
+#[test]
+fn png_declaring_60000_by_60000_is_refused_without_allocating() {
+    let bomb = png_declaring(60000, 60000);
+    assert!(bomb.len() < 1024);
+    let (result, peak) = peak_during(|| decode(&bomb, MAX_DECODED_BYTES));
+    assert_eq!(result.unwrap_err().code(), "E_IMAGE_TOO_LARGE");
+    println!(
+        "decode of a {}-byte PNG declaring 60000×60000: peak {peak} bytes",
+        bomb.len()
+    );
+    assert!(peak < MIB, "allocated {peak} bytes before refusing");
+
+    // Through the classifier too (model built before measuring).
+    let mut clf = common::classifier("mobilenet_v1_0.25_128_quant", &Device::flex());
+    let (result, peak) = peak_during(|| clf.classify_encoded(&bomb, 5));
+    assert_eq!(result.unwrap_err().code(), "E_IMAGE_TOO_LARGE");
+    assert!(
+        peak < MIB,
+        "classify_encoded allocated {peak} bytes before refusing"
+    );
+}
+
+#[test]
+fn control_a_real_decode_does_allocate() {
+    // The counter works: decoding a 1000×800 PNG allocates at least its 2.4 MB of pixels.
+    let img = image::RgbImage::from_fn(1000, 800, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let (result, peak) = peak_during(|| decode(&png, MAX_DECODED_BYTES));
+    assert_eq!(result.unwrap().width, 1000);
+    assert!(peak >= 2_400_000, "peak {peak}");
+}
+
+#[test]
+fn oversized_model_and_pixel_buffers_are_refused_without_allocating() {
+    let big = vec![0u8; MAX_MODEL_BYTES + 1];
+    let (result, peak) = peak_during(|| tflite::load(&[&big]).map(|_| ()));
+    assert_eq!(result.unwrap_err().code(), "E_MODEL_SIZE");
+    assert!(peak < MIB, "allocated {peak} bytes");
+
+    let few = [0u8; 12];
+    let (result, peak) =
+        peak_during(|| Pixels::new(&few, 60000, 60000, PixelFormat::Rgba).map(|_| ()));
+    assert_eq!(result.unwrap_err().code(), "E_INPUT_SIZE");
+    assert!(peak < 1024, "allocated {peak} bytes");
+}
