@@ -16,7 +16,7 @@ await rm(dist, { recursive: true, force: true });
 await mkdir(path.join(dist, 'models'), { recursive: true });
 const stats = await new Promise((resolve, reject) => webpack(config, (err, s) => (err ? reject(err) : resolve(s))));
 if (stats.hasErrors()) throw new Error(stats.toString('errors-only'));
-for (const f of ['index.html', 'style.css']) await copyFile(path.join(root, 'www', f), path.join(dist, f));
+for (const f of ['index.html', 'style.css', 'favicon.svg']) await copyFile(path.join(root, 'www', f), path.join(dist, f));
 const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;
 
 const models = [];

@@ -46,7 +46,8 @@ test('fake webcam: live top-1 is the photo\'s class, latency figures shown, 10 s
       window.__longTasks = [];
       new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
     });
-    await page.goto(base);
+    const response = await page.goto(base);
+    assert.equal(response.headers()['content-security-policy'], "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'", 'served under the strict CSP');
     await page.waitForFunction(() => /tench/.test(document.querySelector('[data-testid=top1-label]').textContent), null, { timeout: 20000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=p99-ms]').textContent) > 0, null, { timeout: 20000 });
 
