@@ -319,3 +319,36 @@ fn huge_declared_image_is_refused_before_allocation() {
     let e = decode(&png_declaring(13000, 13000), MAX_DECODED_BYTES).unwrap_err();
     assert_eq!(e.code(), "E_IMAGE_TOO_LARGE", "{e}");
 }
+
+/// A real 16×8 JPEG whose start-of-frame is patched to declare `width × height`.
+fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([x as u8 * 9, y as u8 * 20, 7]));
+    let mut jpeg = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w[0] == 0xFF && matches!(w[1], 0xC0 | 0xC2))
+        .expect("a start-of-frame segment");
+    assert_eq!(
+        u16::from_be_bytes([jpeg[sof + 5], jpeg[sof + 6]]),
+        8,
+        "height field"
+    );
+    jpeg[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    jpeg
+}
+
+#[test]
+fn huge_declared_jpeg_is_refused_before_allocation() {
+    let e = decode(&jpeg_declaring(60000, 60000), MAX_DECODED_BYTES).unwrap_err();
+    assert_eq!(e.code(), "E_IMAGE_TOO_LARGE", "{e}");
+    assert!(e.to_string().contains("60000x60000"), "{e}");
+    // The control: the same file declaring its real size decodes.
+    let ok = decode(&jpeg_declaring(16, 8), MAX_DECODED_BYTES).unwrap();
+    assert_eq!((ok.width, ok.height), (16, 8));
+}

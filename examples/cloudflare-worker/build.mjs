@@ -1,6 +1,9 @@
 // Assembles build/ for workerd and wrangler: the package (../../pkg), the bundled models as data
-// modules, and a workerd config. Models: MOBILENET_WORKER_MODELS (comma-separated folder names).
+// modules with a manifest (name, files, sha256, bytes, golden top-1) that the Worker checks
+// before use, and a workerd config. Models: MOBILENET_WORKER_MODELS (comma-separated folder
+// names); output folder: MOBILENET_WORKER_OUT (default build/).
 import { cp, mkdir, readFile, readdir, rm, writeFile, copyFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,7 +11,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
 const names = (process.env.MOBILENET_WORKER_MODELS ?? 'mobilenet_v2_1.0_224_quant,mobilenet_v3_small_1.0_224_uint8,mobilenet_v1_0.25_128_quant').split(',');
-const out = path.join(here, 'build');
+const out = path.resolve(process.env.MOBILENET_WORKER_OUT ?? path.join(here, 'build'));
+const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;
 const port = Number(process.env.PORT ?? 8787);
 
 await rm(out, { recursive: true, force: true });
@@ -32,13 +36,19 @@ const entries = [];
 for (const [i, name] of names.entries()) {
   const files = (await readdir(path.join(modelsDir, name))).filter((f) => f.endsWith('.tflite')).sort();
   const vars = [];
+  const sha256 = [];
+  let bytes = 0;
   for (const [j, f] of files.entries()) {
-    await copyFile(path.join(modelsDir, name, f), path.join(out, 'models', `${name}--${f}`));
+    const data = await readFile(path.join(modelsDir, name, f));
+    sha256.push(createHash('sha256').update(data).digest('hex'));
+    bytes += data.length;
+    await writeFile(path.join(out, 'models', `${name}--${f}`), data);
     modules.push(`(name="models/${name}--${f}", data=embed "models/${name}--${f}")`);
     imports.push(`import m${i}_${j} from './${name}--${f}';`);
     vars.push(`m${i}_${j}`);
   }
-  entries.push(`  '${name}': { files: [${vars.join(', ')}] },`);
+  const manifest = { name, files, sha256, bytes, goldenTop1: accuracy[name] ?? null };
+  entries.push(`  '${name}': { files: [${vars.join(', ')}], manifest: ${JSON.stringify(manifest)} },`);
 }
 await writeFile(path.join(out, 'models/index.js'), `${imports.join('\n')}\nexport const DEFAULT_MODEL = '${names[0]}';\nexport const MODELS = {\n${entries.join('\n')}\n};\n`);
 await writeFile(path.join(out, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";

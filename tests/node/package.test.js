@@ -85,6 +85,14 @@ test('errors carry stable codes', async () => {
   await assert.rejects(clf.classify({ data: new Uint8Array(10), width: 4, height: 4 }), { code: 'E_INPUT_SIZE' });
   await assert.rejects(clf.classify({ data: new Uint8Array(0), width: 0, height: 4 }), { code: 'E_INPUT_SIZE' });
   await assert.rejects(clf.classify(new TextEncoder().encode('not an image at all')), { code: 'E_IMAGE_DECODE' });
+  // Decompression bombs: 1-KB files declaring 60000×60000 (on wasm32 the decoders' own 32-bit
+  // size arithmetic fails before their limit checks; the declared size is checked first).
+  await assert.rejects(clf.classify(pngDeclaring(60000, 60000)), { code: 'E_IMAGE_TOO_LARGE' });
+  const jpeg = Buffer.from(await readFile(first50[0]));
+  const sof = jpeg.findIndex((b, i) => b === 0xff && (jpeg[i + 1] === 0xc0 || jpeg[i + 1] === 0xc2));
+  jpeg.writeUInt16BE(60000, sof + 5);
+  jpeg.writeUInt16BE(60000, sof + 7);
+  await assert.rejects(clf.classify(jpeg), { code: 'E_IMAGE_TOO_LARGE' });
   await assert.rejects(clf.classify(await readFile(first50[0]), { topK: 0 }), { code: 'E_ARGUMENT' });
   clf.free();
   await assert.rejects(clf.classify(await readFile(first50[0])), { code: 'E_FREED' });
@@ -104,3 +112,17 @@ test('a model URL that 404s is E_IO', async () => {
     server.close();
   }
 });
+
+/** A 1×1 PNG whose header declares `width × height` (CRC fixed, so only the size is wrong). */
+function pngDeclaring(width, height) {
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0f0000003010100c9fe92ef0000000049454e44ae426082', 'hex');
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  let c = ~0;
+  for (const b of png.subarray(12, 29)) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  png.writeUInt32BE(~c >>> 0, 29);
+  return png;
+}

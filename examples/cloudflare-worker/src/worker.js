@@ -15,10 +15,20 @@ const json = (status, body, headers = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
 const fail = (status, code, message) => json(status, { error: { code, message } });
 
+// Base64 of a hex digest, for `integrity: 'sha256-…'`.
+const base64 = (hex) => btoa(String.fromCharCode(...hex.match(/../g).map((h) => parseInt(h, 16))));
+
+// Each bundled model is checked against the build-time manifest before use: its size here, its
+// SHA-256 by the classifier (`integrity`) before a single weight is read.
 function classifier(name) {
   if (!classifiers.has(name)) {
-    const entry = MODELS[name];
-    classifiers.set(name, Classifier.load({ model: entry.files.map((f) => new Uint8Array(f)), labels }));
+    const { files, manifest } = MODELS[name];
+    const data = files.map((f) => new Uint8Array(f));
+    const bytes = data.reduce((n, d) => n + d.length, 0);
+    classifiers.set(name, bytes === manifest.bytes
+      ? Classifier.load({ model: data, labels, integrity: manifest.sha256.map((h) => `sha256-${base64(h)}`) })
+      : Promise.reject(Object.assign(new Error(`bundled model ${name} is ${bytes} bytes; its manifest says ${manifest.bytes}`), { code: 'E_INTEGRITY' })));
+    classifiers.get(name).catch(() => {}); // reported to each request that uses it
   }
   return classifiers.get(name);
 }
@@ -32,7 +42,7 @@ export default {
         if (request.method !== 'GET') return fail(405, 'E_METHOD', 'use GET');
         const warm = classifiers.has(DEFAULT_MODEL);
         const clf = await classifier(DEFAULT_MODEL);
-        return json(200, { ok: true, warm, served, memoryBytes: clf.stats().memoryBytes, model: { name: DEFAULT_MODEL, ...clf.info }, models: Object.keys(MODELS) });
+        return json(200, { ok: true, warm, served, memoryBytes: clf.stats().memoryBytes, model: { name: DEFAULT_MODEL, ...clf.info }, models: Object.keys(MODELS), manifest: Object.values(MODELS).map((m) => m.manifest) });
       }
       if (url.pathname !== '/classify') return fail(404, 'E_NOT_FOUND', 'try POST /classify or GET /health');
       if (request.method !== 'POST') return fail(405, 'E_METHOD', 'use POST with a JPEG or PNG body');
@@ -62,6 +72,8 @@ export default {
         timings: { decodeMs, inferenceMs, coldStart },
       }, { 'Server-Timing': `decode;dur=${decodeMs.toFixed(2)}, inference;dur=${inferenceMs.toFixed(2)}` });
     } catch (e) {
+      // A bundled model that fails its check is the deployment's fault, not the request's.
+      if (e?.code === 'E_INTEGRITY') return fail(503, e.code, e.message);
       if (e?.code && e.code !== 'E_INTERNAL') return fail(400, e.code, e.message);
       return fail(500, 'E_INTERNAL', String(e?.message ?? e));
     }

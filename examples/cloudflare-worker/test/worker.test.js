@@ -1,10 +1,13 @@
-// The Worker in the real workerd runtime: same top-1 as the native CLI, 200 requests at
-// concurrency 20, and 4xx (never 5xx) for bad requests.
+// The Worker in the real workerd runtime: same top-1 as the native CLI, 1,000 requests of valid
+// and malformed bodies at concurrency 50, 4xx (never 5xx) for bad requests, and bundled models
+// checked against the build-time manifest (a tampered bundle is refused).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,11 +58,23 @@ function request(method, pathname, body, type) {
 }
 const classify = (body, type = 'image/jpeg', query = '') => request('POST', `/classify${query}`, body, type);
 
-test('health reports the model and warmth', async () => {
+test('health reports the model, warmth and the manifest the models were checked against', async () => {
   const h = await (await fetch(`${base}/health`)).json();
   assert.equal(h.ok, true);
   assert.equal(h.model.version, 'MobileNetV2');
   assert.ok(h.models.includes('mobilenet_v3_small_1.0_224_uint8'));
+  assert.equal(h.manifest.length, h.models.length);
+  for (const m of h.manifest) {
+    assert.ok(m.goldenTop1 > 40 && m.goldenTop1 < 100, `${m.name} accuracy ${m.goldenTop1}`);
+    let bytes = 0;
+    for (const [i, f] of m.files.entries()) {
+      const data = await readFile(path.join(modelsDir, m.name, f));
+      bytes += data.length;
+      assert.equal(m.sha256[i], createHash('sha256').update(data).digest('hex'), `${m.name}/${f}`);
+    }
+    assert.equal(m.bytes, bytes);
+  }
+  assert.equal(h.model.sha256, h.manifest.find((m) => m.name === 'mobilenet_v2_1.0_224_quant').sha256[0], 'the classifier hashed what the manifest lists');
 });
 
 test('golden images: same top-1 as the native CLI, for each bundled model', async () => {
@@ -80,23 +95,100 @@ test('golden images: same top-1 as the native CLI, for each bundled model', asyn
   }
 });
 
-test('200 requests at concurrency 20: all succeed, identical inputs give identical results', async () => {
+test('1,000 requests at concurrency 50, valid and malformed mixed: valid ones right, the rest 4xx, never 5xx', async () => {
   const files = (await readdir(golden)).sort().slice(100, 104);
-  const bodies = await Promise.all(files.map((f) => readFile(path.join(golden, f))));
-  const results = new Array(200);
+  const images = await Promise.all(files.map((f) => readFile(path.join(golden, f))));
+  const jpeg = images[0];
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0f0000003010100c9fe92ef0000000049454e44ae426082', 'hex');
+  const bomb = Buffer.from(png);
+  bomb.writeUInt32BE(60000, 16);
+  bomb.writeUInt32BE(60000, 20);
+  bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
+  const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+  const models = ['mobilenet_v1_0.25_128_quant', 'mobilenet_v1_0.25_128_quant', 'mobilenet_v1_0.25_128_quant', 'mobilenet_v3_small_1.0_224_uint8'];
+  // Expected answers, one request at a time.
+  const expected = new Map();
+  for (const [i, img] of images.entries()) {
+    for (const m of new Set(models)) expected.set(`${i}:${m}`, JSON.stringify((await (await classify(img, 'image/jpeg', `?model=${m}`)).json()).predictions));
+  }
+  const malformed = [
+    () => [classify(noise), 400, 'E_IMAGE_DECODE'],
+    () => [classify(jpeg.subarray(0, jpeg.length >> 1)), 400, 'E_IMAGE_DECODE'],
+    () => [classify(bomb, 'image/png'), 400, 'E_IMAGE_TOO_LARGE'],
+    () => [classify(new Uint8Array(0)), 400, 'E_IMAGE_DECODE'],
+    () => [classify(jpeg, 'application/json'), 415, 'E_CONTENT_TYPE'],
+    () => [classify(jpeg, 'image/jpeg', '?top=-1'), 400, 'E_ARGUMENT'],
+    () => [classify(png.subarray(0, 40), 'image/png'), 400, 'E_IMAGE_DECODE'],
+  ];
+  const tally = { valid: 0, malformed: 0 };
   let next = 0;
-  await Promise.all(Array.from({ length: 20 }, async () => {
-    while (next < 200) {
+  await Promise.all(Array.from({ length: 50 }, async () => {
+    while (next < 1000) {
       const i = next++;
-      const res = await classify(bodies[i % 4]);
-      assert.equal(res.status, 200);
-      results[i] = JSON.stringify((await res.json()).predictions);
+      if (i % 5 < 3) { // 60 % valid
+        const img = i % images.length;
+        const model = models[i % models.length];
+        const res = await classify(images[img], 'image/jpeg', `?model=${model}`);
+        assert.equal(res.status, 200, `request ${i}`);
+        assert.equal(JSON.stringify((await res.json()).predictions), expected.get(`${img}:${model}`), `request ${i}`);
+        tally.valid += 1;
+      } else {
+        const [pending, status, code] = malformed[i % malformed.length]();
+        const res = await pending;
+        assert.equal(res.status, status, `request ${i} (${code})`);
+        assert.equal((await res.json()).error.code, code, `request ${i}`);
+        tally.malformed += 1;
+      }
     }
   }));
-  for (let i = 4; i < 200; i++) assert.equal(results[i], results[i % 4], `request ${i}`);
+  assert.deepEqual(tally, { valid: 600, malformed: 400 });
   const h = await (await request('GET', '/health')).json();
-  assert.equal(h.warm, true);
+  assert.equal(h.ok, true, 'the isolate is still healthy');
+  console.log(`after 1,000 mixed requests: served ${h.served}, wasm memory ${(h.memoryBytes / 2 ** 20).toFixed(1)} MiB`);
 });
+
+test('a bundle whose model does not match its manifest is refused before use', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'worker-tampered-'));
+  const tamperedPort = port + 1;
+  execFileSync(process.execPath, [path.join(here, 'build.mjs')], { env: { ...process.env, PORT: String(tamperedPort), MOBILENET_WORKER_OUT: out, MOBILENET_WORKER_MODELS: 'mobilenet_v1_0.25_128_quant' }, stdio: 'ignore' });
+  const model = path.join(out, 'models', 'mobilenet_v1_0.25_128_quant--mobilenet_v1_0.25_128_quant.tflite');
+  const data = await readFile(model);
+  data[data.length >> 1] ^= 0x55; // one byte of one weight
+  await writeFile(model, data);
+  const tampered = spawn(path.join(root, 'node_modules/.bin/workerd'), ['serve', path.join(out, 'config.capnp')], { stdio: 'ignore' });
+  try {
+    let res;
+    for (let i = 0; i < 100 && !res; i++) {
+      res = await fetch(`http://127.0.0.1:${tamperedPort}/health`).catch(() => null);
+      if (!res) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(res.status, 503);
+    assert.equal((await res.json()).error.code, 'E_INTEGRITY');
+    const jpeg = await readFile(path.join(golden, 'n01440764_tench.JPEG'));
+    const r2 = await new Promise((resolve, reject) => {
+      const req = http.request(`http://127.0.0.1:${tamperedPort}/classify`, { method: 'POST', agent: false, headers: { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length } }, (r) => {
+        const chunks = [];
+        r.on('data', (c) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks)) }));
+      });
+      req.on('error', reject);
+      req.end(jpeg);
+    });
+    assert.equal(r2.status, 503);
+    assert.equal(r2.body.error.code, 'E_INTEGRITY');
+  } finally {
+    tampered.kill();
+  }
+});
+
+function crc32(bytes) {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
 
 test('bad requests get 4xx with a code, never 5xx', async () => {
   const jpeg = await readFile(path.join(golden, 'n01440764_tench.JPEG'));
