@@ -137,14 +137,11 @@ pub fn center_crop(pixels: Pixels<'_>, size: u32) -> Result<Vec<u8>> {
     Ok(crop)
 }
 
-/// `size × size` RGB bytes (HWC) → `[1, 3, size, size]` scaled as the model expects.
+/// `size × size` RGB bytes (HWC) → `[1, size, size, 3]` (NHWC) scaled as the model expects.
 pub fn to_tensor(crop: &[u8], size: usize, scaling: InputScaling, device: &Device) -> Tensor<4> {
-    let plane = size * size;
-    let mut chw = vec![0.0f32; 3 * plane];
-    for (i, px) in crop.chunks_exact(3).enumerate() {
-        for c in 0..3 {
-            chw[c * plane + i] = (px[c] as f32 - scaling.zero_point) * scaling.scale;
-        }
-    }
-    Tensor::from_data(TensorData::new(chw, [1, 3, size, size]), device)
+    let hwc: Vec<f32> = crop
+        .iter()
+        .map(|&v| (v as f32 - scaling.zero_point) * scaling.scale)
+        .collect();
+    Tensor::from_data(TensorData::new(hwc, [1, size, size, 3]), device)
 }

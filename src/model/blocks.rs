@@ -1,17 +1,15 @@
 //! The building blocks: convolution + bias + activation, squeeze-excite, inverted residual.
 
 use burn::module::{Module, Param};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Activation, BlockSpec, ConvSpec};
-use crate::kernels::{self, Epilogue};
+use crate::kernels::{self, Conv, Epilogue};
 
 /// Weights of one convolution in burn's layout, as handed to the model builder.
 #[derive(Debug, Clone)]
 pub struct ConvWeights {
-    /// `[out, in / groups, k, k]`, row-major.
+    /// `[k, k, in / groups, out]` (HWIO), row-major.
     pub weight: Vec<f32>,
     /// `[out]`.
     pub bias: Vec<f32>,
@@ -23,17 +21,6 @@ pub struct ConvWeights {
     pub step: Option<f32>,
 }
 
-/// Applies an activation.
-pub fn activate(x: Tensor<4>, activation: Activation) -> Tensor<4> {
-    match activation {
-        Activation::None => x,
-        Activation::Relu => x.clamp_min(0.0),
-        Activation::Relu6 => x.clamp(0.0, 6.0),
-        Activation::HardSwish => x.clone() * (x + 3.0).clamp(0.0, 6.0) / 6.0,
-        Activation::HardSigmoid => (x + 3.0).clamp(0.0, 6.0) / 6.0,
-    }
-}
-
 /// TensorFlow "SAME" padding `(before, after)` for one spatial axis.
 pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let output = input.div_ceil(stride);
@@ -41,23 +28,16 @@ pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize
     (total / 2, total - total / 2)
 }
 
-/// Convolution (standard or depthwise) with bias and a pointwise activation.
+/// Convolution (standard or depthwise) with bias and a pointwise activation, on NHWC tensors.
 #[derive(Module, Debug)]
 pub struct ConvAct {
+    /// HWIO.
     weight: Param<Tensor<4>>,
     bias: Param<Tensor<1>>,
     #[module(skip)]
-    stride: usize,
+    conv: Conv,
     #[module(skip)]
-    groups: usize,
-    #[module(skip)]
-    kernel: usize,
-    #[module(skip)]
-    activation: Activation,
-    #[module(skip)]
-    saturation: Option<(f32, f32)>,
-    #[module(skip)]
-    step: Option<f32>,
+    epilogue: Epilogue,
 }
 
 impl ConvAct {
@@ -68,38 +48,36 @@ impl ConvAct {
         Self {
             weight: Param::from_tensor(weight),
             bias: Param::from_tensor(bias),
-            stride: spec.stride,
-            groups: spec.groups,
-            kernel: spec.kernel,
-            activation: w.activation,
-            saturation: w.saturation,
-            step: w.step,
+            conv: Conv {
+                kernel: spec.kernel,
+                stride: spec.stride,
+                groups: spec.groups,
+            },
+            epilogue: Epilogue::new(w.activation, w.saturation, w.step),
         }
     }
 
-    /// `[N, C, H, W]` → `[N, C', H / stride, W / stride]`.
+    /// `[N, H, W, C]` → `[N, H / stride, W / stride, C']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [_, _, h, w] = x.dims();
-        let options = ConvOptions {
-            stride: [self.stride, self.stride],
-            padding: [
-                same_padding(h, self.kernel, self.stride),
-                same_padding(w, self.kernel, self.stride),
-            ],
-            dilation: [1, 1],
-            groups: self.groups,
-        };
-        let y = conv2d(x, self.weight.val(), Some(self.bias.val()), options);
-        match Epilogue::new(self.activation, self.saturation, self.step) {
-            Some(e) => kernels::epilogue(y, e),
-            None => y,
-        }
+        self.forward_add(x, None)
+    }
+
+    /// [`ConvAct::forward`], then `+ residual` (fused into the convolution's epilogue).
+    pub fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+        kernels::conv2d(
+            x,
+            self.weight.val(),
+            self.bias.val(),
+            residual,
+            self.conv,
+            self.epilogue,
+        )
     }
 }
 
-/// Global average pooling `[N, C, H, W]` → `[N, C, 1, 1]`.
+/// Global average pooling `[N, H, W, C]` → `[N, 1, 1, C]`.
 pub fn global_pool(x: Tensor<4>) -> Tensor<4> {
-    x.mean_dim(3).mean_dim(2)
+    x.mean_dim(2).mean_dim(1)
 }
 
 /// Squeeze-excite: scales each channel by a gate computed from the pooled activation.
@@ -171,7 +149,6 @@ impl InvertedResidual {
         if let Some(se) = &self.squeeze_excite {
             y = se.forward(y);
         }
-        y = self.project.forward(y);
-        if self.residual { y + x } else { y }
+        self.project.forward_add(y, self.residual.then_some(x))
     }
 }

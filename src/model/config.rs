@@ -99,13 +99,13 @@ impl ConvSpec {
         }
     }
 
-    /// Weight shape in burn's layout `[out, in / groups, k, k]`.
+    /// Weight shape, HWIO: `[k, k, in / groups, out]`.
     pub fn weight_shape(&self) -> [usize; 4] {
         [
-            self.out_channels,
+            self.kernel,
+            self.kernel,
             self.in_channels / self.groups,
-            self.kernel,
-            self.kernel,
+            self.out_channels,
         ]
     }
 

@@ -52,7 +52,7 @@ impl MobileNet {
         }
     }
 
-    /// `[N, 3, S, S]` scaled pixels → embedding and logits.
+    /// `[N, S, S, 3]` scaled pixels (NHWC) → embedding and logits.
     pub fn forward(&self, x: Tensor<4>) -> Output {
         let mut x = self.stem.forward(x);
         for block in &self.blocks {

@@ -5,7 +5,7 @@ mod config;
 mod generated;
 mod mobilenet;
 
-pub use blocks::{ConvWeights, activate, same_padding};
+pub use blocks::{ConvWeights, same_padding};
 pub use config::{
     Activation, Architecture, BlockSpec, ConvSpec, MobileNetConfig, SqueezeExciteSpec, Version,
     make_divisible,

@@ -222,23 +222,18 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     ));
                 }
                 let raw = file.dequantize(w)?;
-                // TFLite: OHWI (conv) or 1HWO (depthwise). burn: O I/g H W.
-                let mut weight = vec![0.0f32; raw.len()];
-                let inner = cin / groups;
-                for o in 0..cout {
-                    for i in 0..inner {
-                        for y in 0..kh {
-                            for xk in 0..kw {
-                                let src = if depthwise {
-                                    (y * kw + xk) * cout + o
-                                } else {
-                                    ((o * kh + y) * kw + xk) * cin + i
-                                };
-                                weight[((o * inner + i) * kh + y) * kw + xk] = raw[src];
-                            }
+                // TFLite: OHWI (conv) or 1HWO (depthwise, already HWIO with I = 1). Ours: HWIO.
+                let weight = if depthwise {
+                    raw
+                } else {
+                    let mut hwio = vec![0.0f32; raw.len()];
+                    for (o, filter) in raw.chunks_exact(kh * kw * cin).enumerate() {
+                        for (tap, v) in filter.iter().enumerate() {
+                            hwio[tap * cout + o] = *v;
                         }
                     }
-                }
+                    hwio
+                };
                 let bias = match op.inputs.get(2).copied().flatten() {
                     Some(b) => {
                         let v = file.dequantize(b)?;

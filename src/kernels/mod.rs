@@ -1,0 +1,316 @@
+//! Hand-written convolution kernels, reached through a burn backend extension so the model stays
+//! a burn model: [`KernelBackend::conv2d_nhwc`] is a whole convolution (bias, saturation,
+//! activation and an optional residual add fused into its epilogue) on NHWC tensors with HWIO
+//! weights. burn-flex runs it with SIMD kernels (wasm32 simd128, x86_64 SSE2; see [`simd`]);
+//! burn-ndarray, unsupported shapes and [`set_enabled`]`(false)` run [`conv2d_reference`], the
+//! same convolution composed of burn's own tensor ops, which the kernels are tested against.
+//!
+//! Kernels: [`pointwise`] (1×1, a register-tiled matrix product), [`depthwise`] (k×k per
+//! channel) and [`direct`] (full k×k, the stem). Every MobileNet convolution is one of them.
+
+pub mod depthwise;
+pub mod direct;
+mod epilogue;
+pub mod pointwise;
+pub mod simd;
+
+use core::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Dispatch, DispatchKindConversion, DispatchTensor, Flex, backend_extension};
+use burn::tensor::module::conv2d as burn_conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Bytes, DType, Shape, Tensor};
+
+pub use epilogue::{Epilogue, EpilogueAct};
+
+use crate::model::same_padding;
+use depthwise::Window;
+use pointwise::Pointwise;
+
+/// A convolution's geometry: square kernel side, stride and groups (1, or the channel count
+/// for a depthwise convolution). Padding is TensorFlow's "SAME".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv {
+    /// Kernel side.
+    pub kernel: usize,
+    /// Stride on both axes.
+    pub stride: usize,
+    /// Groups.
+    pub groups: usize,
+}
+
+impl Conv {
+    /// The window over an `h × w` input.
+    pub fn window(&self, h: usize, w: usize) -> Window {
+        let (k, s) = (self.kernel, self.stride);
+        Window {
+            h,
+            w,
+            k,
+            stride: s,
+            pad_top: same_padding(h, k, s).0,
+            pad_left: same_padding(w, k, s).0,
+            oh: h.div_ceil(s),
+            ow: w.div_ceil(s),
+        }
+    }
+}
+
+#[backend_extension(Flex, NdArray: cfg(feature = "ndarray"))]
+pub trait KernelBackend: burn::backend::Backend {
+    /// `x` `[N, H, W, Cin]`, `weight` `[k, k, Cin / groups, Cout]`, `bias` `[Cout]` →
+    /// `epilogue(conv(x) + bias)`, `[N, H', W', Cout]`.
+    fn conv2d_nhwc(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        conv: Conv,
+        epilogue: Epilogue,
+    ) -> FloatTensor<Self>;
+
+    /// [`KernelBackend::conv2d_nhwc`] `+ residual` (`[N, H', W', Cout]`), added in the epilogue.
+    fn conv2d_nhwc_add(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        conv: Conv,
+        epilogue: Epilogue,
+    ) -> FloatTensor<Self>;
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the kernels off (the plain-burn path) or on, for this process; on by default.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether the kernels are used.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// The convolution: [`conv2d_fused`], or [`conv2d_reference`] when kernels are off.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    residual: Option<Tensor<4>>,
+    conv: Conv,
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    if enabled() {
+        conv2d_fused(x, weight, bias, residual, conv, epilogue)
+    } else {
+        conv2d_reference(x, weight, bias, residual, conv, epilogue)
+    }
+}
+
+/// The convolution through the backend extension, whatever [`set_enabled`] says.
+pub fn conv2d_fused(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    residual: Option<Tensor<4>>,
+    conv: Conv,
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    let (x, weight, bias) = (
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+    );
+    Tensor::from_dispatch(match residual {
+        None => <Dispatch as KernelBackend>::conv2d_nhwc(x, weight, bias, conv, epilogue),
+        Some(r) => <Dispatch as KernelBackend>::conv2d_nhwc_add(
+            x,
+            weight,
+            bias,
+            r.into_dispatch(),
+            conv,
+            epilogue,
+        ),
+    })
+}
+
+/// The same convolution with burn's tensor ops (NCHW `conv2d` between permutes): the reference.
+pub fn conv2d_reference(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    residual: Option<Tensor<4>>,
+    conv: Conv,
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    let [_, h, w, _] = x.dims();
+    let (k, s) = (conv.kernel, conv.stride);
+    let options = ConvOptions {
+        stride: [s, s],
+        padding: [same_padding(h, k, s), same_padding(w, k, s)],
+        dilation: [1, 1],
+        groups: conv.groups,
+    };
+    let y = burn_conv2d(
+        x.permute([0, 3, 1, 2]),
+        weight.permute([3, 2, 0, 1]),
+        Some(bias),
+        options,
+    );
+    let y = epilogue.apply_reference(y).permute([0, 2, 3, 1]);
+    match residual {
+        Some(r) => y + r,
+        None => y,
+    }
+}
+
+/// `p + offset`, or null when `p` is null (an absent residual).
+#[inline(always)]
+pub(crate) fn at(p: *const f32, offset: usize) -> *const f32 {
+    if p.is_null() {
+        p
+    } else {
+        p.wrapping_add(offset)
+    }
+}
+
+impl KernelBackend for Flex {
+    fn conv2d_nhwc(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        conv: Conv,
+        epilogue: Epilogue,
+    ) -> FlexTensor {
+        flex_conv2d(x, weight, bias, None, conv, epilogue)
+    }
+
+    fn conv2d_nhwc_add(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        residual: FlexTensor,
+        conv: Conv,
+        epilogue: Epilogue,
+    ) -> FlexTensor {
+        flex_conv2d(x, weight, bias, Some(residual), conv, epilogue)
+    }
+}
+
+/// The contiguous f32 data of a tensor made contiguous.
+fn f32s(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous f32 tensor")
+}
+
+/// The convolution on flex tensors: a kernel for every MobileNet shape, the reference otherwise.
+fn flex_conv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    residual: Option<FlexTensor>,
+    conv: Conv,
+    epilogue: Epilogue,
+) -> FlexTensor {
+    let [n, h, w, cin] = x.layout().shape().dims::<4>();
+    let [k, _, ci, cout] = weight.layout().shape().dims::<4>();
+    let all_f32 = [&x, &weight, &bias].iter().all(|t| t.dtype() == DType::F32)
+        && residual.as_ref().is_none_or(|r| r.dtype() == DType::F32);
+    let depthwise = conv.groups == cin && ci == 1 && cout == cin;
+    let supported = all_f32
+        && k == conv.kernel
+        && (depthwise || (conv.groups == 1 && ci == cin))
+        && n * h * w * cin > 0;
+    if !supported {
+        return reference_on::<Flex>(x, weight, bias, residual, conv, epilogue);
+    }
+    let g = conv.window(h, w);
+    let len = n * g.oh * g.ow * cout;
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
+    let residual = residual.map(|r| r.to_contiguous());
+    let (xs, ws, bs) = (f32s(&x), f32s(&weight), f32s(&bias));
+    let rs = residual.as_ref().map(f32s);
+    assert!(rs.is_none_or(|r| r.len() == len), "residual shape");
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let spare: &mut [MaybeUninit<f32>] = &mut out.spare_capacity_mut()[..len];
+    let (image_in, image_out) = (h * w * cin, g.oh * g.ow * cout);
+    for b in 0..n {
+        let xb = &xs[b * image_in..][..image_in];
+        let ob = &mut spare[b * image_out..][..image_out];
+        let rb = rs.map(|r| &r[b * image_out..][..image_out]);
+        if depthwise {
+            depthwise::depthwise(g, cin, xb, ws, bs, rb, &epilogue, ob);
+        } else if k == 1 && conv.stride == 1 {
+            let s = Pointwise {
+                p: h * w,
+                k: cin,
+                n: cout,
+            };
+            pointwise::pointwise(s, xb, ws, bs, rb, &epilogue, ob);
+        } else {
+            direct::direct(g, cin, cout, xb, ws, bs, rb, &epilogue, ob);
+        }
+    }
+    // SAFETY: each kernel wrote every element of its image's output, so all `len` are set.
+    unsafe { out.set_len(len) };
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
+        DType::F32,
+    )
+}
+
+/// [`conv2d_reference`] on one backend's primitives.
+fn reference_on<B: burn::backend::Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    residual: Option<FloatTensor<B>>,
+    conv: Conv,
+    epilogue: Epilogue,
+) -> FloatTensor<B>
+where
+    DispatchTensor: DispatchKindConversion<B>,
+{
+    conv2d_reference(
+        Tensor::from_primitive::<B>(x),
+        Tensor::from_primitive::<B>(weight),
+        Tensor::from_primitive::<B>(bias),
+        residual.map(Tensor::from_primitive::<B>),
+        conv,
+        epilogue,
+    )
+    .try_into_primitive::<B>()
+    .expect("a tensor stays on its backend")
+}
+
+#[cfg(feature = "ndarray")]
+#[allow(deprecated)]
+impl KernelBackend for burn::backend::NdArray {
+    fn conv2d_nhwc(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        conv: Conv,
+        epilogue: Epilogue,
+    ) -> FloatTensor<Self> {
+        reference_on::<Self>(x, weight, bias, None, conv, epilogue)
+    }
+
+    fn conv2d_nhwc_add(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        conv: Conv,
+        epilogue: Epilogue,
+    ) -> FloatTensor<Self> {
+        reference_on::<Self>(x, weight, bias, Some(residual), conv, epilogue)
+    }
+}

@@ -1,0 +1,204 @@
+//! Four f32 lanes: wasm32 simd128 (with relaxed-SIMD fused multiply-add when the build enables
+//! it), x86_64 SSE2, or plain arrays elsewhere. The kernels are written once against [`F4`], so the
+//! native tests exercise the same loops, tails and epilogues as the wasm build.
+
+/// Four f32 lanes.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct F4(Inner);
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+type Inner = core::arch::wasm32::v128;
+#[cfg(target_arch = "x86_64")]
+type Inner = core::arch::x86_64::__m128;
+#[cfg(not(any(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    target_arch = "x86_64"
+)))]
+type Inner = [f32; 4];
+
+/// Whether this build's multiply-add is fused (relaxed SIMD on wasm32).
+pub const FUSED_MULTIPLY_ADD: bool =
+    cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"));
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    use super::F4;
+
+    impl F4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self(f32x4_splat(x))
+        }
+        /// # Safety
+        /// `p` must be valid for reading four f32s (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees four readable f32s; wasm loads are unaligned.
+            Self(unsafe { v128_load(p as *const v128) })
+        }
+        /// # Safety
+        /// `p` must be valid for writing four f32s (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller guarantees four writable f32s.
+            unsafe { v128_store(p as *mut v128, self.0) }
+        }
+        #[inline(always)]
+        pub fn add(self, b: Self) -> Self {
+            Self(f32x4_add(self.0, b.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, b: Self) -> Self {
+            Self(f32x4_mul(self.0, b.0))
+        }
+        #[inline(always)]
+        pub fn div(self, b: Self) -> Self {
+            Self(f32x4_div(self.0, b.0))
+        }
+        /// `self * b + c`, fused where the build has relaxed SIMD.
+        #[inline(always)]
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            #[cfg(target_feature = "relaxed-simd")]
+            {
+                Self(f32x4_relaxed_madd(self.0, b.0, c.0))
+            }
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            {
+                Self(f32x4_add(f32x4_mul(self.0, b.0), c.0))
+            }
+        }
+        /// `max(self, lo)` then `min(…, hi)`.
+        #[inline(always)]
+        pub fn clamp(self, lo: Self, hi: Self) -> Self {
+            Self(f32x4_pmin(hi.0, f32x4_pmax(lo.0, self.0)))
+        }
+        /// Rounds half to even.
+        #[inline(always)]
+        pub fn round(self) -> Self {
+            Self(f32x4_nearest(self.0))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use core::arch::x86_64::*;
+
+    use super::F4;
+
+    impl F4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            Self(unsafe { _mm_set1_ps(x) })
+        }
+        /// # Safety
+        /// `p` must be valid for reading four f32s (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees four readable f32s; the load is unaligned.
+            Self(unsafe { _mm_loadu_ps(p) })
+        }
+        /// # Safety
+        /// `p` must be valid for writing four f32s (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller guarantees four writable f32s.
+            unsafe { _mm_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        pub fn add(self, b: Self) -> Self {
+            // SAFETY: SSE2 baseline.
+            Self(unsafe { _mm_add_ps(self.0, b.0) })
+        }
+        #[inline(always)]
+        pub fn mul(self, b: Self) -> Self {
+            // SAFETY: SSE2 baseline.
+            Self(unsafe { _mm_mul_ps(self.0, b.0) })
+        }
+        #[inline(always)]
+        pub fn div(self, b: Self) -> Self {
+            // SAFETY: SSE2 baseline.
+            Self(unsafe { _mm_div_ps(self.0, b.0) })
+        }
+        /// `self * b + c` (not fused: SSE2 has no FMA).
+        #[inline(always)]
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            self.mul(b).add(c)
+        }
+        /// `max(self, lo)` then `min(…, hi)`.
+        #[inline(always)]
+        pub fn clamp(self, lo: Self, hi: Self) -> Self {
+            // SAFETY: SSE2 baseline.
+            Self(unsafe { _mm_min_ps(_mm_max_ps(self.0, lo.0), hi.0) })
+        }
+        /// Rounds half to even (lane by lane: SSE2 has no rounding instruction).
+        #[inline(always)]
+        pub fn round(self) -> Self {
+            let mut a = [0.0f32; 4];
+            // SAFETY: `a` holds four f32s.
+            unsafe {
+                self.store(a.as_mut_ptr());
+                Self::load(a.map(f32::round_ties_even).as_ptr())
+            }
+        }
+    }
+}
+
+#[cfg(not(any(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    target_arch = "x86_64"
+)))]
+mod imp {
+    use super::F4;
+
+    impl F4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self([x; 4])
+        }
+        /// # Safety
+        /// `p` must be valid for reading four f32s.
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees four readable f32s.
+            Self(unsafe { core::ptr::read_unaligned(p as *const [f32; 4]) })
+        }
+        /// # Safety
+        /// `p` must be valid for writing four f32s.
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller guarantees four writable f32s.
+            unsafe { core::ptr::write_unaligned(p as *mut [f32; 4], self.0) }
+        }
+        #[inline(always)]
+        pub fn add(self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] + b.0[i]))
+        }
+        #[inline(always)]
+        pub fn mul(self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] * b.0[i]))
+        }
+        #[inline(always)]
+        pub fn div(self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] / b.0[i]))
+        }
+        #[inline(always)]
+        pub fn mul_add(self, b: Self, c: Self) -> Self {
+            self.mul(b).add(c)
+        }
+        #[inline(always)]
+        pub fn clamp(self, lo: Self, hi: Self) -> Self {
+            Self(core::array::from_fn(|i| {
+                self.0[i].max(lo.0[i]).min(hi.0[i])
+            }))
+        }
+        #[inline(always)]
+        pub fn round(self) -> Self {
+            Self(self.0.map(f32::round_ties_even))
+        }
+    }
+}
