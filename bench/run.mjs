@@ -57,7 +57,9 @@ const MODELS = {
 const cases = [];
 for (const [model, m] of Object.entries(MODELS)) {
   if (!existsSync(path.join(modelsDir, m.tflite))) throw new Error(`${m.tflite} not in ${modelsDir}`);
-  cases.push({ name: 'mobilenet-wasm', model, page: 'mobilenet-wasm', query: { model: m.tflite }, ours: true });
+  cases.push({ name: 'mobilenet-wasm', model, page: 'mobilenet-wasm', query: { model: m.tflite }, ours: true, note: 'relaxed SIMD build, fused kernels' });
+  cases.push({ name: 'mobilenet-wasm simd128', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128' }, note: 'simd128 build, fused kernels' });
+  cases.push({ name: 'mobilenet-wasm burn ops', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128', kernels: '0' }, note: 'simd128 build, kernels off: burn-flex ops' });
   cases.push({ name: 'tflite-web', model, page: 'tflite-web', query: { model: m.tflite } });
   if (m.onnx) {
     cases.push({ name: 'onnxruntime-web', model, page: 'onnxruntime-web', query: { model: path.basename(onnxFile) }, note: 'generated weights, f32' });
@@ -132,12 +134,13 @@ try {
   server.close();
 }
 
-// The same file must give the same class in our runtime and TFLite's (TFLite counts the
-// background class at index 0; we drop it).
+// The same file must give the same class in each of our builds and in TFLite's runtime (TFLite
+// counts the background class at index 0; we drop it).
 for (const model of Object.keys(MODELS)) {
-  const ours = results.find((r) => r.ours !== false && r.name === 'mobilenet-wasm' && r.model === model);
   const tfl = results.find((r) => r.name === 'tflite-web' && r.model === model);
-  if (ours && tfl && ours.top + 1 !== tfl.top) throw new Error(`${model}: mobilenet-wasm top class ${ours.top} but tflite-web ${tfl.top - 1}`);
+  for (const ours of results.filter((r) => r.name.startsWith('mobilenet-wasm') && r.model === model)) {
+    if (tfl && ours.top + 1 !== tfl.top) throw new Error(`${model}: ${ours.name} top class ${ours.top} but tflite-web ${tfl.top - 1}`);
+  }
 }
 
 // Native: our crate on the same files, burn-flex and burn-ndarray (`mobilenet bench`).

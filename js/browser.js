@@ -1,19 +1,24 @@
-// Browser / bundler entry: fetches the wasm next to this file (webpack 5 and other bundlers
+// Browser / bundler entry: fetches the wasm next to this file (the relaxed-SIMD build where the
+// engine supports it, else the simd128 one) (webpack 5 and other bundlers
 // follow `new URL(…, import.meta.url)`), compiling it while it streams.
 import init from './mobilenet_wasm.js';
-import { makeClassifier } from './core.js';
+import { makeClassifier, pickSimd } from './core.js';
 
 let ready = null;
 let wasm = null;
-const wasmUrl = new URL('./mobilenet_wasm_bg.wasm', import.meta.url);
+const wasmUrls = {
+  'relaxed-simd': new URL('./mobilenet_wasm_relaxed_bg.wasm', import.meta.url),
+  simd128: new URL('./mobilenet_wasm_bg.wasm', import.meta.url),
+};
 const modelUrl = new URL('./models/default.tflite', import.meta.url);
 const labelsUrl = new URL('./models/labels.txt', import.meta.url);
 
 export const Classifier = makeClassifier({
-  init() {
+  init(simd) {
     ready ??= (async () => {
+      const url = wasmUrls[pickSimd(simd)];
       const t = performance.now();
-      wasm = await init({ module_or_path: wasmUrl });
+      wasm = await init({ module_or_path: url });
       return performance.now() - t;
     })();
     return ready;

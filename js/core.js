@@ -1,7 +1,7 @@
 // The environment-neutral half of the package: the Classifier API over the wasm-bindgen module.
 // Entry points (browser.js, node.js, workerd.js) differ only in how they instantiate the wasm
 // and read the bundled model.
-import { WasmClassifier } from './mobilenet_wasm.js';
+import { WasmClassifier, simdLevel, setKernels } from './mobilenet_wasm.js';
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
@@ -9,6 +9,28 @@ export function codedError(code, message) {
   const e = new Error(message);
   e.code = code;
   return e;
+}
+
+// The smallest module using f32x4.relaxed_madd: it validates only where relaxed SIMD is enabled.
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, // magic, version
+  1, 5, 1, 96, 0, 1, 123, // types: () -> v128
+  3, 2, 1, 0, // one function of type 0
+  10, 61, 1, 59, 0, // code: one body of 59 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [253, 12, ...new Array(16).fill(0)]), // v128.const 0, three times
+  253, 133, 2, 11, // f32x4.relaxed_madd, end
+]);
+
+/**
+ * Which build to load: `requested` ('relaxed-simd' or 'simd128') or, by default, relaxed SIMD
+ * (fused multiply-add) where the engine validates it, else plain simd128.
+ */
+export function pickSimd(requested) {
+  const relaxed = WebAssembly.validate(RELAXED_PROBE);
+  if (requested === undefined) return relaxed ? 'relaxed-simd' : 'simd128';
+  if (requested === 'simd128' || (requested === 'relaxed-simd' && relaxed)) return requested;
+  if (requested === 'relaxed-simd') throw codedError('E_ARGUMENT', 'this engine does not support relaxed SIMD');
+  throw codedError('E_ARGUMENT', `simd must be 'relaxed-simd' or 'simd128', not ${JSON.stringify(requested)}`);
 }
 
 function toBytes(x) {
@@ -57,14 +79,14 @@ export function makeClassifier(env) {
     #info;
     constructor(inner) {
       this.#inner = inner;
-      this.#info = inner.info();
+      this.#info = { ...inner.info(), simd: simdLevel() };
       registry?.register(this, inner, this);
     }
 
-    /** Loads a model: `{ model, labels, integrity }`, all optional. */
+    /** Loads a model: `{ model, labels, integrity, simd, kernels }`, all optional. */
     static async load(options = {}) {
       const t0 = now();
-      const init = env.init();
+      const init = env.init(options.simd);
       let files;
       let labels = options.labels;
       const model = options.model;
@@ -80,6 +102,10 @@ export function makeClassifier(env) {
       }
       const t1 = now();
       const compileMs = await init;
+      if (options.simd !== undefined && options.simd !== simdLevel()) {
+        throw codedError('E_ARGUMENT', `the ${simdLevel()} build is already loaded; simd: '${options.simd}' must come with the first load`);
+      }
+      if (options.kernels !== undefined) setKernels(Boolean(options.kernels));
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];

@@ -15,7 +15,19 @@ export interface LoadOptions {
   labels?: string[] | string;
   /** `sha256-<base64>` of the model file (one per file for a split model); a mismatch throws `E_INTEGRITY`. */
   integrity?: string | string[];
+  /**
+   * Which wasm build to load, honoured by the first load only: 'relaxed-simd' (fused
+   * multiply-add) or 'simd128'. Default: relaxed SIMD where the engine validates it.
+   */
+  simd?: SimdLevel;
+  /**
+   * `false` runs every convolution with burn's own tensor ops instead of the fused SIMD kernels
+   * (for measuring them); applies to every classifier of this module instance. Default `true`.
+   */
+  kernels?: boolean;
 }
+
+export type SimdLevel = 'relaxed-simd' | 'simd128';
 
 export interface ClassifyOptions { /** Default 5. */ topK?: number }
 
@@ -31,6 +43,8 @@ export interface ModelInfo {
   sha256: string;
   modelBytes: number;
   quantizationEmulated: boolean;
+  /** The wasm build running this model. */
+  simd: SimdLevel;
 }
 
 export interface ColdStart { fetchMs: number; compileMs: number; buildMs: number; firstInferenceMs: number; totalMs: number }

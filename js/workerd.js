@@ -1,12 +1,14 @@
 // Cloudflare Workers (workerd) entry: the wasm is imported as a compiled module (no runtime
-// compilation); pass the model bytes to Classifier.load({ model }).
-import wasmModule from './mobilenet_wasm_bg.wasm';
+// compilation), the relaxed-SIMD build (Workers run a current V8); pass the model bytes to
+// Classifier.load({ model }).
+import wasmModule from './mobilenet_wasm_relaxed_bg.wasm';
 import { initSync } from './mobilenet_wasm.js';
 import { makeClassifier, codedError } from './core.js';
 
 let wasm = null;
 export const Classifier = makeClassifier({
-  init() {
+  init(simd) {
+    if (simd !== undefined && simd !== 'relaxed-simd') return Promise.reject(codedError('E_ARGUMENT', 'Workers load the relaxed-SIMD build'));
     const t = Date.now();
     wasm ??= initSync({ module: wasmModule });
     return Promise.resolve(Date.now() - t);

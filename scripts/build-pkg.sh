@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: wasm (simd128) + wasm-bindgen glue + JS API + default model.
+# Builds the npm package into pkg/: two wasm builds (simd128, and simd128 + relaxed SIMD with
+# fused multiply-add; the package loads the second where the engine supports it), one
+# wasm-bindgen glue shared by both, the JS API and the default model.
 #   MOBILENET_WASM_PROFILE=release (default; fat LTO, what ships) or wasm-dev (fast, for tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,20 +11,36 @@ models=${MOBILENET_MODELS_DIR:-../shared/models}
 # RUSTFLAGS in the environment would silently replace .cargo/config.toml's +simd128.
 unset RUSTFLAGS
 cargo build --lib --target wasm32-unknown-unknown --profile "$profile"
-rm -rf pkg && mkdir -p pkg/models
+# Same source, relaxed SIMD on, in its own target folder so neither build invalidates the other;
+# without burn-flex's macerator SIMD, which does not compile with +relaxed-simd.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+  cargo build --lib --target wasm32-unknown-unknown --profile "$profile" --target-dir target/relaxed \
+  --no-default-features --features panic-hook
+rm -rf pkg target/relaxed-glue && mkdir -p pkg/models
 wasm-bindgen --target web --out-dir pkg --out-name mobilenet_wasm \
   "target/wasm32-unknown-unknown/$profile/mobilenet_wasm.wasm"
+wasm-bindgen --target web --out-dir target/relaxed-glue --out-name mobilenet_wasm \
+  "target/relaxed/wasm32-unknown-unknown/$profile/mobilenet_wasm.wasm"
+# One glue for both: their imports and exports must be the same.
+cmp pkg/mobilenet_wasm.js target/relaxed-glue/mobilenet_wasm.js || {
+  echo "the two wasm builds need different JS glue" >&2
+  exit 1
+}
+cp target/relaxed-glue/mobilenet_wasm_bg.wasm pkg/mobilenet_wasm_relaxed_bg.wasm
 if [ -x node_modules/.bin/wasm-opt ] && [ "$profile" = release ]; then
-  node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    pkg/mobilenet_wasm_bg.wasm -o pkg/mobilenet_wasm_bg.wasm
+  for f in mobilenet_wasm_bg mobilenet_wasm_relaxed_bg; do
+    node_modules/.bin/wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory \
+      --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+      --enable-reference-types --enable-multivalue "pkg/$f.wasm" -o "pkg/$f.wasm"
+  done
 fi
 cp js/core.js js/node.js js/browser.js js/workerd.js js/index.d.ts js/package.json js/README.md pkg/
 cp "$models/mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite" pkg/models/default.tflite
 cp "$models/imagenet-labels.txt" pkg/models/labels.txt
 rm -f pkg/.gitignore
 size() { printf '%-28s %9d bytes raw %9d bytes gzip\n' "$1" "$(wc -c < "$2")" "$(gzip -9c "$2" | wc -c)"; }
-size ".wasm" pkg/mobilenet_wasm_bg.wasm
+size ".wasm (simd128)" pkg/mobilenet_wasm_bg.wasm
+size ".wasm (relaxed SIMD)" pkg/mobilenet_wasm_relaxed_bg.wasm
 cat pkg/mobilenet_wasm.js pkg/core.js pkg/browser.js > target/js-bundle-size.js
 size "JS glue + API" target/js-bundle-size.js
 size "default model" pkg/models/default.tflite

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test: the Rust suite (burn-flex; the cross-framework suite also on burn-ndarray), the
-# npm package in Node, then the demo page in headless Chromium.
+# Every test: the Rust suite (burn-flex and burn-ndarray), the npm package in Node and Chromium
+# (both wasm builds), the demo page, the Worker, soak and the benchmark harness in smoke mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MOBILENET_MODELS_DIR=${MOBILENET_MODELS_DIR:-$(pwd)/../shared/models}
@@ -9,8 +9,17 @@ unset RUSTFLAGS
 bash scripts/setup.sh
 cargo test --features ndarray
 MOBILENET_WASM_PROFILE=${MOBILENET_WASM_PROFILE:-wasm-dev} bash scripts/build-pkg.sh
+# Both builds use simd128; only the second needs relaxed SIMD (it fails validation without it).
 simd=$(wasm-objdump -d pkg/mobilenet_wasm_bg.wasm | grep -cE '(v128|f32x4|i32x4|i8x16)\.' || true)
 echo "simd128 instructions in the wasm: $simd"
 [ "$simd" -gt 1000 ] || { echo "the wasm was built without simd128" >&2; exit 1; }
+wasm-validate pkg/mobilenet_wasm_bg.wasm
+wasm-validate --enable-relaxed-simd pkg/mobilenet_wasm_relaxed_bg.wasm
+if wasm-validate pkg/mobilenet_wasm_relaxed_bg.wasm 2>/dev/null; then
+  echo "the relaxed-SIMD wasm has no relaxed-SIMD instruction" >&2
+  exit 1
+fi
 node scripts/build-demo.mjs
 node --test tests/node/ tests/browser/*.test.js examples/cloudflare-worker/test/
+# The side-by-side benchmark in smoke mode: every runtime loads and classifies once (no timing).
+node bench/run.mjs --smoke

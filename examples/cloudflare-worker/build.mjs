@@ -19,7 +19,7 @@ await rm(out, { recursive: true, force: true });
 await mkdir(path.join(out, 'models'), { recursive: true });
 await cp(path.join(here, 'src'), path.join(out, 'src'), { recursive: true });
 await mkdir(path.join(out, 'pkg'));
-for (const f of ['workerd.js', 'core.js', 'mobilenet_wasm.js', 'mobilenet_wasm_bg.wasm']) await copyFile(path.join(root, 'pkg', f), path.join(out, 'pkg', f));
+for (const f of ['workerd.js', 'core.js', 'mobilenet_wasm.js', 'mobilenet_wasm_relaxed_bg.wasm']) await copyFile(path.join(root, 'pkg', f), path.join(out, 'pkg', f));
 await copyFile(path.join(modelsDir, 'imagenet-labels.txt'), path.join(out, 'models/labels.txt'));
 
 const modules = [
@@ -29,7 +29,7 @@ const modules = [
   '(name="pkg/workerd.js", esModule=embed "pkg/workerd.js")',
   '(name="pkg/core.js", esModule=embed "pkg/core.js")',
   '(name="pkg/mobilenet_wasm.js", esModule=embed "pkg/mobilenet_wasm.js")',
-  '(name="pkg/mobilenet_wasm_bg.wasm", wasm=embed "pkg/mobilenet_wasm_bg.wasm")',
+  '(name="pkg/mobilenet_wasm_relaxed_bg.wasm", wasm=embed "pkg/mobilenet_wasm_relaxed_bg.wasm")',
 ];
 const imports = [];
 const entries = [];

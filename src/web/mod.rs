@@ -27,6 +27,24 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// The SIMD level this module was built for: `"relaxed-simd"` (fused multiply-add) or
+/// `"simd128"`. The package ships both builds and loads the first the engine validates.
+#[wasm_bindgen(js_name = simdLevel)]
+pub fn simd_level() -> String {
+    if crate::kernels::simd::FUSED_MULTIPLY_ADD {
+        "relaxed-simd".into()
+    } else {
+        "simd128".into()
+    }
+}
+
+/// Runs every convolution with the fused kernels (default) or with burn's own tensor ops, for
+/// this module instance; the second exists to measure what the kernels bring.
+#[wasm_bindgen(js_name = setKernels)]
+pub fn set_kernels(on: bool) {
+    crate::kernels::set_enabled(on);
+}
+
 /// A loaded model. Use the package's `Classifier` wrapper rather than this class directly.
 #[wasm_bindgen]
 pub struct WasmClassifier {
