@@ -42,14 +42,12 @@ fn epilogues() -> Vec<Epilogue> {
     ]
 }
 
-/// One convolution case: input `[n, h, w, cin]`, `cout` outputs.
+/// One convolution case: input `[n, h, w, conv.in_channels]`.
 #[derive(Clone, Copy, Debug)]
 struct Case {
     n: usize,
     h: usize,
     w: usize,
-    cin: usize,
-    cout: usize,
     conv: Conv,
 }
 
@@ -61,20 +59,16 @@ fn run(
     seed: u32,
     device: &Device,
 ) -> (Vec<f32>, Vec<f32>) {
-    let Case {
-        n,
-        h,
-        w,
-        cin,
-        cout,
-        conv,
-    } = case;
+    let Case { n, h, w, conv } = case;
+    let (cin, cout) = (conv.in_channels, conv.out_channels);
     let shape = [n, h, w, cin];
-    let wshape = [conv.kernel, conv.kernel, cin / conv.groups, cout];
+    let wshape = conv.hwio_shape();
     let (oh, ow) = (h.div_ceil(conv.stride), w.div_ceil(conv.stride));
     let t4 = |v: Vec<f32>, s: [usize; 4]| Tensor::<4>::from_data(TensorData::new(v, s), device);
     let x = t4(values(shape.iter().product(), seed, dyadic), shape);
-    let weight = t4(values(wshape.iter().product(), seed + 1, dyadic), wshape);
+    let hwio = values(wshape.iter().product(), seed + 1, dyadic);
+    let packed = t4(conv.pack(hwio.clone()), conv.packed_shape());
+    let weight = t4(hwio, wshape);
     let bias = Tensor::<1>::from_data(
         TensorData::new(values(cout, seed + 2, dyadic), [cout]),
         device,
@@ -85,14 +79,15 @@ fn run(
             [n, oh, ow, cout],
         )
     });
-    let fused = kernels::conv2d_fused(
-        x.clone(),
-        weight.clone(),
-        bias.clone(),
-        res.clone(),
-        conv,
-        e,
+    assert_eq!(
+        conv.unpack(packed.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap(),
+        weight.clone().into_data().try_to_vec::<f32>().unwrap(),
+        "unpack inverts pack"
     );
+    let fused = kernels::conv2d_fused(x.clone(), packed, bias.clone(), res.clone(), conv, e);
     let reference = kernels::conv2d_reference(x.clone(), weight, bias, res, conv, e);
     assert_eq!(fused.dims(), [n, oh, ow, cout], "{case:?}");
     assert_eq!(
@@ -107,42 +102,21 @@ fn run(
 }
 
 fn cases() -> Vec<Case> {
-    let pw = |n, h, w, cin, cout| Case {
+    let case = |n, h, w, kernel, stride, groups, in_channels, out_channels| Case {
         n,
         h,
         w,
-        cin,
-        cout,
-        conv: Conv {
-            kernel: 1,
-            stride: 1,
-            groups: 1,
-        },
-    };
-    let dw = |h, w, c, kernel, stride| Case {
-        n: 1,
-        h,
-        w,
-        cin: c,
-        cout: c,
         conv: Conv {
             kernel,
             stride,
-            groups: c,
+            groups,
+            in_channels,
+            out_channels,
         },
     };
-    let full = |h, w, cin, cout, kernel, stride| Case {
-        n: 1,
-        h,
-        w,
-        cin,
-        cout,
-        conv: Conv {
-            kernel,
-            stride,
-            groups: 1,
-        },
-    };
+    let pw = |n, h, w, cin, cout| case(n, h, w, 1, 1, 1, cin, cout);
+    let dw = |h, w, c, kernel, stride| case(1, h, w, kernel, stride, c, c, c);
+    let full = |h, w, cin, cout, kernel, stride| case(1, h, w, kernel, stride, 1, cin, cout);
     vec![
         // Pointwise: pixel counts around the 4-row tile, channel counts around the 8 and 4 tails,
         // a 1×1 input (squeeze-excite, classifier), a batch of two, more than one input chunk.
@@ -153,6 +127,8 @@ fn cases() -> Vec<Case> {
         pw(1, 1, 1, 40, 1001),
         pw(1, 2, 3, 1, 3),
         pw(1, 29, 31, 96, 24),
+        pw(1, 5, 5, 7, 13),
+        pw(1, 2, 2, 963, 20),
         // Depthwise 3×3 and 5×5, stride 1 and 2, even and odd sides, channel tails.
         dw(7, 7, 8, 3, 1),
         dw(8, 8, 12, 3, 2),

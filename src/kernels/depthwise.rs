@@ -1,7 +1,8 @@
 //! Depthwise k×k convolution in NHWC with TensorFlow "SAME" padding, bias and epilogue fused:
-//! four channels per vector, the taps of a pixel accumulated in registers. Interior pixels run a
-//! fully unrolled tap loop (3×3 and 5×5 are compiled separately); border pixels skip the taps
-//! that fall outside the image.
+//! four channels per vector, the taps of a pixel accumulated in registers. Each output row is
+//! walked one 4-channel block at a time; for 3×3 windows inside the image the nine weight
+//! vectors stay in registers along the row and the taps are unrolled. Border pixels (and other
+//! kernel sizes) skip the taps that fall outside the image.
 
 use core::mem::MaybeUninit;
 
@@ -86,50 +87,79 @@ fn run(
     let ev = VectorEpilogue::new(e);
     let out = out.as_mut_ptr() as *mut f32;
     let res = res.map_or(core::ptr::null(), <[f32]>::as_ptr);
+    // Output columns whose whole window lies inside the image's width.
+    let inner_start = g.pad_left.div_ceil(g.stride).min(g.ow);
+    let inner_end = if g.w + g.pad_left >= k {
+        ((g.w + g.pad_left - k) / g.stride + 1).clamp(inner_start, g.ow)
+    } else {
+        inner_start
+    };
     let vectors = c / 4 * 4;
     for oy in 0..g.oh {
         let (iy0, ky0, ky1) = g.taps(oy, g.pad_top, g.h);
-        for ox in 0..g.ow {
-            let (ix0, kx0, kx1) = g.taps(ox, g.pad_left, g.w);
-            let full = ky0 == 0 && ky1 == k && kx0 == 0 && kx1 == k;
-            let o = (oy * g.ow + ox) * c;
-            // Address of tap (0, 0) of channel 0; only taps inside the image are read.
-            let base = (iy0 * g.w as isize + ix0) * c as isize;
-            let tap = |ky: usize, kx: usize| (base + ((ky * g.w + kx) * c) as isize) as usize;
-            for c0 in (0..vectors).step_by(4) {
-                // SAFETY: taps ky0..ky1 × kx0..kx1 are inside the image, so every read is inside
-                // x (h·w·c floats) and wt (k·k·c); o + c0 + 4 ≤ oh·ow·c bounds out and res.
-                unsafe {
-                    let xp = x.as_ptr().add(c0);
-                    let wp = wt.as_ptr().add(c0);
-                    let mut acc = F4::load(bias.as_ptr().add(c0));
-                    if full {
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                let v = F4::load(xp.add(tap(ky, kx)));
-                                acc = v.mul_add(F4::load(wp.add((ky * k + kx) * c)), acc);
-                            }
-                        }
-                    } else {
-                        for ky in ky0..ky1 {
-                            for kx in kx0..kx1 {
-                                let v = F4::load(xp.add(tap(ky, kx)));
-                                acc = v.mul_add(F4::load(wp.add((ky * k + kx) * c)), acc);
-                            }
-                        }
-                    }
+        let full_rows = ky0 == 0 && ky1 == k;
+        // Offset in x of tap (ky, kx) of output column ox, channel 0 (taps inside the image).
+        let tap = |ox: usize, ky: usize, kx: usize| {
+            let ix = (ox * g.stride) as isize - g.pad_left as isize + kx as isize;
+            (((iy0 + ky as isize) * g.w as isize + ix) * c as isize) as usize
+        };
+        for c0 in (0..vectors).step_by(4) {
+            // SAFETY: every tap read is inside the image (rows ky0..ky1 and, for border columns,
+            // the taps `g.taps` keeps; for inner columns all of them), so inside x; weights are
+            // k·k·c floats; outputs (oy, ox, c0..c0 + 4) are inside oh·ow·c.
+            unsafe {
+                let xp = x.as_ptr().add(c0);
+                let wp = wt.as_ptr().add(c0);
+                let b = F4::load(bias.as_ptr().add(c0));
+                let store = |ox: usize, acc: F4| {
+                    let o = (oy * g.ow + ox) * c + c0;
                     let mut v = ev.apply(acc);
                     if !res.is_null() {
-                        v = v.add(F4::load(res.add(o + c0)));
+                        v = v + F4::load(res.add(o));
                     }
-                    v.store(out.add(o + c0));
+                    v.store(out.add(o));
+                };
+                let border = |ox: usize| {
+                    let (_, kx0, kx1) = g.taps(ox, g.pad_left, g.w);
+                    let mut acc = b;
+                    for ky in ky0..ky1 {
+                        for kx in kx0..kx1 {
+                            let w = F4::load(wp.add((ky * k + kx) * c));
+                            acc = F4::load(xp.add(tap(ox, ky, kx))).mul_add(w, acc);
+                        }
+                    }
+                    store(ox, acc);
+                };
+                (0..inner_start).for_each(border);
+                if full_rows && k == 3 {
+                    // The nine weights stay in registers along the row.
+                    let w: [F4; 9] = core::array::from_fn(|t| F4::load(wp.add(t * c)));
+                    for ox in inner_start..inner_end {
+                        let p = xp.add(tap(ox, 0, 0));
+                        let (row, col) = (g.w * c, c);
+                        let mut acc = b;
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let v = F4::load(p.add(ky * row + kx * col));
+                                acc = v.mul_add(w[ky * 3 + kx], acc);
+                            }
+                        }
+                        store(ox, acc);
+                    }
+                } else {
+                    (inner_start..inner_end).for_each(border);
                 }
+                (inner_end..g.ow).for_each(border);
             }
+        }
+        for ox in 0..g.ow {
+            let (_, kx0, kx1) = g.taps(ox, g.pad_left, g.w);
+            let o = (oy * g.ow + ox) * c;
             for ch in vectors..c {
                 let mut acc = bias[ch];
                 for ky in ky0..ky1 {
                     for kx in kx0..kx1 {
-                        acc += x[tap(ky, kx) + ch] * wt[(ky * k + kx) * c + ch];
+                        acc += x[tap(ox, ky, kx) + ch] * wt[(ky * k + kx) * c + ch];
                     }
                 }
                 let mut v = e.apply(acc);

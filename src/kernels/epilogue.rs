@@ -126,17 +126,15 @@ impl VectorEpilogue {
     #[inline(always)]
     pub fn apply(&self, mut v: F4) -> F4 {
         if let Some(step) = self.step {
-            v = v.div(step).round().mul(step);
+            v = (v / step).round() * step;
         }
         v = v.clamp(self.lo, self.hi);
         match self.act {
             EpilogueAct::Clamp => v,
             EpilogueAct::HardSwish => {
-                v.mul(v.add(self.three).clamp(self.zero, self.six).mul(self.sixth))
+                v * ((v + self.three).clamp(self.zero, self.six) * self.sixth)
             }
-            EpilogueAct::HardSigmoid => {
-                v.add(self.three).clamp(self.zero, self.six).mul(self.sixth)
-            }
+            EpilogueAct::HardSigmoid => (v + self.three).clamp(self.zero, self.six) * self.sixth,
         }
     }
 }

@@ -30,8 +30,8 @@ use crate::model::same_padding;
 use depthwise::Window;
 use pointwise::Pointwise;
 
-/// A convolution's geometry: square kernel side, stride and groups (1, or the channel count
-/// for a depthwise convolution). Padding is TensorFlow's "SAME".
+/// A convolution: square kernel side, stride, groups (1, or the channel count for a depthwise
+/// convolution) and channels. Padding is TensorFlow's "SAME".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv {
     /// Kernel side.
@@ -40,7 +40,14 @@ pub struct Conv {
     pub stride: usize,
     /// Groups.
     pub groups: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
 }
+
+/// Output channels per panel of packed pointwise weights.
+pub const PANEL: usize = 8;
 
 impl Conv {
     /// The window over an `h × w` input.
@@ -56,6 +63,61 @@ impl Conv {
             oh: h.div_ceil(s),
             ow: w.div_ceil(s),
         }
+    }
+
+    /// A 1×1, stride-1, one-group convolution: a matrix product.
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == 1 && self.stride == 1 && self.groups == 1
+    }
+
+    /// Weights in HWIO, `[k, k, in / groups, out]`: the layout the model is given.
+    pub fn hwio_shape(&self) -> [usize; 4] {
+        let k = self.kernel;
+        [k, k, self.in_channels / self.groups, self.out_channels]
+    }
+
+    /// Shape of the weights the kernels take: depthwise weights stay HWIO; one-group weights,
+    /// a `[k·k·in, out]` matrix in HWIO, are cut into panels of [`PANEL`] output channels,
+    /// `[⌈out / 8⌉, 1, k·k·in, 8]` (the last padded with zeros), which the matrix product reads
+    /// front to back.
+    pub fn packed_shape(&self) -> [usize; 4] {
+        if self.groups == 1 {
+            let depth = self.kernel * self.kernel * self.in_channels;
+            [self.out_channels.div_ceil(PANEL), 1, depth, PANEL]
+        } else {
+            self.hwio_shape()
+        }
+    }
+
+    /// HWIO weights → the kernels' layout ([`Conv::packed_shape`]), once, when the model is built.
+    pub fn pack(&self, hwio: Vec<f32>) -> Vec<f32> {
+        if self.groups != 1 {
+            return hwio;
+        }
+        let n = self.out_channels;
+        let [panels, _, depth, _] = self.packed_shape();
+        let mut packed = vec![0.0; panels * depth * PANEL];
+        for (d, row) in hwio.chunks_exact(n).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                packed[((c / PANEL) * depth + d) * PANEL + c % PANEL] = v;
+            }
+        }
+        packed
+    }
+
+    /// The kernels' layout → HWIO, with burn's tensor ops (for the reference path).
+    pub fn unpack(&self, packed: Tensor<4>) -> Tensor<4> {
+        if self.groups != 1 {
+            return packed;
+        }
+        let n = self.out_channels;
+        let [panels, _, depth, _] = self.packed_shape();
+        packed
+            .reshape([panels, depth, PANEL])
+            .permute([1, 0, 2])
+            .reshape([depth, panels * PANEL])
+            .slice([0..depth, 0..n])
+            .reshape(self.hwio_shape())
     }
 }
 
@@ -94,7 +156,8 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// The convolution: [`conv2d_fused`], or [`conv2d_reference`] when kernels are off.
+/// The convolution with weights in the kernels' layout ([`Conv::pack`]): [`conv2d_fused`], or
+/// [`conv2d_reference`] on the unpacked weights when kernels are off.
 pub fn conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
@@ -106,11 +169,12 @@ pub fn conv2d(
     if enabled() {
         conv2d_fused(x, weight, bias, residual, conv, epilogue)
     } else {
-        conv2d_reference(x, weight, bias, residual, conv, epilogue)
+        conv2d_reference(x, conv.unpack(weight), bias, residual, conv, epilogue)
     }
 }
 
-/// The convolution through the backend extension, whatever [`set_enabled`] says.
+/// The convolution through the backend extension, whatever [`set_enabled`] says; `weight` in
+/// the kernels' layout ([`Conv::pack`]).
 pub fn conv2d_fused(
     x: Tensor<4>,
     weight: Tensor<4>,
@@ -137,7 +201,8 @@ pub fn conv2d_fused(
     })
 }
 
-/// The same convolution with burn's tensor ops (NCHW `conv2d` between permutes): the reference.
+/// The same convolution with burn's tensor ops (NCHW `conv2d` between permutes) on HWIO
+/// weights: the reference.
 pub fn conv2d_reference(
     x: Tensor<4>,
     weight: Tensor<4>,
@@ -215,17 +280,19 @@ fn flex_conv2d(
     epilogue: Epilogue,
 ) -> FlexTensor {
     let [n, h, w, cin] = x.layout().shape().dims::<4>();
-    let [k, _, ci, cout] = weight.layout().shape().dims::<4>();
     let all_f32 = [&x, &weight, &bias].iter().all(|t| t.dtype() == DType::F32)
         && residual.as_ref().is_none_or(|r| r.dtype() == DType::F32);
-    let depthwise = conv.groups == cin && ci == 1 && cout == cin;
-    let supported = all_f32
-        && k == conv.kernel
-        && (depthwise || (conv.groups == 1 && ci == cin))
-        && n * h * w * cin > 0;
-    if !supported {
+    let depthwise = conv.groups == cin && conv.out_channels == cin;
+    assert_eq!(cin, conv.in_channels, "input channels");
+    assert_eq!(
+        weight.layout().shape().dims::<4>(),
+        conv.packed_shape(),
+        "weights in the kernels' layout"
+    );
+    if !all_f32 || !(depthwise || conv.groups == 1) || n * h * w * cin == 0 {
         return reference_on::<Flex>(x, weight, bias, residual, conv, epilogue);
     }
+    let cout = conv.out_channels;
     let g = conv.window(h, w);
     let len = n * g.oh * g.ow * cout;
     let (x, weight, bias) = (
@@ -244,15 +311,15 @@ fn flex_conv2d(
         let xb = &xs[b * image_in..][..image_in];
         let ob = &mut spare[b * image_out..][..image_out];
         let rb = rs.map(|r| &r[b * image_out..][..image_out]);
-        if depthwise {
-            depthwise::depthwise(g, cin, xb, ws, bs, rb, &epilogue, ob);
-        } else if k == 1 && conv.stride == 1 {
+        if conv.is_pointwise() {
             let s = Pointwise {
                 p: h * w,
                 k: cin,
                 n: cout,
             };
             pointwise::pointwise(s, xb, ws, bs, rb, &epilogue, ob);
+        } else if depthwise {
+            depthwise::depthwise(g, cin, xb, ws, bs, rb, &epilogue, ob);
         } else {
             direct::direct(g, cin, cout, xb, ws, bs, rb, &epilogue, ob);
         }
@@ -266,7 +333,7 @@ fn flex_conv2d(
     )
 }
 
-/// [`conv2d_reference`] on one backend's primitives.
+/// [`conv2d_reference`] on one backend's primitives, weights in the kernels' layout.
 fn reference_on<B: burn::backend::Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -280,7 +347,7 @@ where
 {
     conv2d_reference(
         Tensor::from_primitive::<B>(x),
-        Tensor::from_primitive::<B>(weight),
+        conv.unpack(Tensor::from_primitive::<B>(weight)),
         Tensor::from_primitive::<B>(bias),
         residual.map(Tensor::from_primitive::<B>),
         conv,

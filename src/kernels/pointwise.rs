@@ -1,18 +1,22 @@
 //! 1×1 convolution in NHWC: `out[p][n] = epilogue(bias[n] + Σ_k x[p][k] · w[k][n]) (+ res[p][n])`,
 //! a matrix product whose epilogue (bias, clamp, activation, residual add) runs while the sums
-//! are still in registers. Register tiles of `MR` pixels × 8 channels; pixels are walked in
-//! chunks small enough that a chunk's inputs stay in L1 while every channel block reads them.
+//! are still in registers. Weights come packed in panels of 8 output channels (`[⌈n/8⌉][k][8]`,
+//! see [`super::Conv::pack`]), so a register tile of 4 pixels × 8 channels reads its weights front
+//! to back. Panels are grouped so that a group's weights and a chunk of pixels stay in L1 while
+//! every tile of the chunk meets every panel of the group.
 
 use core::mem::MaybeUninit;
 
-use super::at;
 use super::epilogue::{Epilogue, VectorEpilogue};
 use super::simd::F4;
+use super::{PANEL, at};
 
 /// Pixels per register tile.
 const MR: usize = 4;
-/// Bytes of input kept hot while every channel block reads them.
-const CHUNK_BYTES: usize = 24 * 1024;
+/// Bytes of input kept hot while every panel of a group reads them.
+const CHUNK_BYTES: usize = 16 * 1024;
+/// Bytes of weights in one group of panels.
+const WEIGHT_BYTES: usize = 16 * 1024;
 
 /// Shapes of one pointwise convolution over `p` pixels.
 #[derive(Clone, Copy, Debug)]
@@ -25,8 +29,8 @@ pub struct Pointwise {
     pub n: usize,
 }
 
-/// Runs the convolution. `x` is `[p, k]`, `w` `[k, n]` (HWIO with H = W = 1), `bias` `[n]`,
-/// `res` and `out` `[p, n]`; every element of `out[..p * n]` is written.
+/// Runs the convolution. `x` is `[p, k]`, `w` packed `[⌈n/8⌉, k, 8]`, `bias` `[n]`, `res` and
+/// `out` `[p, n]`; every element of `out[..p * n]` is written.
 pub fn pointwise(
     s: Pointwise,
     x: &[f32],
@@ -37,8 +41,9 @@ pub fn pointwise(
     out: &mut [MaybeUninit<f32>],
 ) {
     let Pointwise { p, k, n } = s;
+    let panels = n.div_ceil(PANEL);
     assert!(
-        x.len() >= p * k && w.len() >= k * n && bias.len() >= n,
+        x.len() >= p * k && w.len() >= panels * k * PANEL && bias.len() >= n,
         "pointwise: inputs too short"
     );
     assert!(
@@ -48,143 +53,114 @@ pub fn pointwise(
     let ev = VectorEpilogue::new(e);
     let out = out.as_mut_ptr() as *mut f32;
     let res = res.map_or(core::ptr::null(), <[f32]>::as_ptr);
+    // Bias padded to whole panels, so the last (partial) panel loads it like the others.
+    let mut padded_bias = [0.0f32; PANEL];
+    // Panels are taken in groups whose weights stay in L1; within a group, each chunk of pixels
+    // (small enough to stay in L1 too) meets every panel of the group, tile by tile, so a
+    // tile's output rows are written whole while they are hot.
+    let group = (WEIGHT_BYTES / (4 * PANEL * k.max(1))).clamp(1, panels);
     let chunk = (CHUNK_BYTES / 4 / k.max(1)).max(MR) / MR * MR;
-    let mut p0 = 0;
-    while p0 < p {
-        let rows = chunk.min(p - p0);
-        let mut n0 = 0;
-        // SAFETY (all calls below): rows p0..p0 + rows < p and channels n0.. < n stay inside
-        // the slices checked above; `res` is null or as long as `out`.
-        unsafe {
-            while n0 + 8 <= n {
-                columns::<2>(s, x, w, bias, res, &ev, out, p0, rows, n0);
-                n0 += 8;
-            }
-            if n0 + 4 <= n {
-                columns::<1>(s, x, w, bias, res, &ev, out, p0, rows, n0);
-                n0 += 4;
-            }
-        }
-        for r in p0..p0 + rows {
-            for c in n0..n {
-                let mut acc = bias[c];
-                for kk in 0..k {
-                    acc += x[r * k + kk] * w[kk * n + c];
+    for first in (0..panels).step_by(group) {
+        let group = first..panels.min(first + group);
+        let mut p0 = 0;
+        while p0 < p {
+            let rows = chunk.min(p - p0);
+            let mut r = p0;
+            while r < p0 + rows {
+                let tall = r + MR <= p0 + rows;
+                for panel in group.clone() {
+                    let n0 = panel * PANEL;
+                    let width = PANEL.min(n - n0);
+                    let b = if width == PANEL {
+                        &bias[n0..n0 + PANEL]
+                    } else {
+                        padded_bias[..width].copy_from_slice(&bias[n0..n]);
+                        &padded_bias[..]
+                    };
+                    // SAFETY: rows r.. < p of x (k floats each) and of out / res (n apart),
+                    // channels n0..n0 + width ≤ n; the panel holds k × 8 weights, `b` 8 biases.
+                    unsafe {
+                        let tile = Tile {
+                            x: x.as_ptr().add(r * k),
+                            k,
+                            w: w.as_ptr().add(panel * k * PANEL),
+                            bias: b.as_ptr(),
+                            res: at(res, r * n + n0),
+                            out: out.add(r * n + n0),
+                            n,
+                            width,
+                        };
+                        if tall {
+                            tile.run::<MR>(&ev);
+                        } else {
+                            tile.run::<1>(&ev);
+                        }
+                    }
                 }
-                let mut v = e.apply(acc);
-                if !res.is_null() {
-                    // SAFETY: `res` is as long as `out`, and r * n + c < p * n.
-                    v += unsafe { *res.add(r * n + c) };
-                }
-                // SAFETY: r * n + c < p * n ≤ out.len().
-                unsafe { *out.add(r * n + c) = v };
+                r += if tall { MR } else { 1 };
             }
-        }
-        p0 += rows;
-    }
-}
-
-/// Rows `p0..p0 + rows` of channels `n0..n0 + 4 NV`.
-///
-/// # Safety
-/// Those rows and channels must lie inside the pointwise shapes the pointers were checked for.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn columns<const NV: usize>(
-    s: Pointwise,
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    res: *const f32,
-    ev: &VectorEpilogue,
-    out: *mut f32,
-    p0: usize,
-    rows: usize,
-    n0: usize,
-) {
-    let (k, n) = (s.k, s.n);
-    let w = w[n0..].as_ptr();
-    let bias = bias[n0..].as_ptr();
-    let mut r = p0;
-    // SAFETY: every tile reads rows r.. of x (k floats each) and writes rows r.. of out, inside
-    // p0..p0 + rows; channels n0..n0 + 4 NV are inside n.
-    unsafe {
-        while r + MR <= p0 + rows {
-            tile::<MR, NV>(
-                x.as_ptr().add(r * k),
-                k,
-                w,
-                n,
-                bias,
-                at(res, r * n + n0),
-                out.add(r * n + n0),
-                ev,
-            );
-            r += MR;
-        }
-        while r < p0 + rows {
-            tile::<1, NV>(
-                x.as_ptr().add(r * k),
-                k,
-                w,
-                n,
-                bias,
-                at(res, r * n + n0),
-                out.add(r * n + n0),
-                ev,
-            );
-            r += 1;
+            p0 += rows;
         }
     }
 }
 
-/// One `R` × `4 NV` register tile: rows of `x` are `k` apart, rows of `w`, `res` and `out` are
-/// `n` apart.
-///
-/// # Safety
-/// `x` must hold `R` rows of `k` floats, `w` `k` rows of `4 NV`, `bias` `4 NV` floats, `out`
-/// (and `res` unless null) `R` rows of `4 NV`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn tile<const R: usize, const NV: usize>(
+/// One register tile: `R` rows of `x` (`k` apart) against one weight panel; rows of `res` and
+/// `out` are `n` apart, of which `width` (≤ 8) channels are real.
+struct Tile {
     x: *const f32,
     k: usize,
     w: *const f32,
-    n: usize,
     bias: *const f32,
     res: *const f32,
     out: *mut f32,
-    ev: &VectorEpilogue,
-) {
-    // SAFETY: every offset below is inside the extents the caller guarantees.
-    unsafe {
-        let mut acc = [[F4::splat(0.0); NV]; R];
-        for j in 0..NV {
-            let b = F4::load(bias.add(4 * j));
-            for row in acc.iter_mut() {
-                row[j] = b;
-            }
-        }
-        for kk in 0..k {
-            let wk = w.add(kk * n);
-            let mut wv = [F4::splat(0.0); NV];
-            for (j, v) in wv.iter_mut().enumerate() {
-                *v = F4::load(wk.add(4 * j));
-            }
-            for (r, row) in acc.iter_mut().enumerate() {
-                let a = F4::splat(*x.add(r * k + kk));
-                for j in 0..NV {
-                    row[j] = a.mul_add(wv[j], row[j]);
+    n: usize,
+    width: usize,
+}
+
+impl Tile {
+    /// # Safety
+    /// `x` must hold `R` rows of `k` floats, `w` `k × 8` floats, `bias` 8, and `out` (and `res`
+    /// unless null) `R` rows of `width` floats.
+    #[inline(always)]
+    unsafe fn run<const R: usize>(&self, ev: &VectorEpilogue) {
+        let k = self.k;
+        // SAFETY: every offset below is inside the extents the caller guarantees.
+        unsafe {
+            let b0 = F4::load(self.bias);
+            let b1 = F4::load(self.bias.add(4));
+            let mut acc = [[b0, b1]; R];
+            let mut w = self.w;
+            for kk in 0..k {
+                let w0 = F4::load(w);
+                let w1 = F4::load(w.add(4));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let a = F4::splat(*self.x.add(r * k + kk));
+                    row[0] = a.mul_add(w0, row[0]);
+                    row[1] = a.mul_add(w1, row[1]);
                 }
+                w = w.add(PANEL);
             }
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                let mut v = ev.apply(v);
-                if !res.is_null() {
-                    v = v.add(F4::load(res.add(r * n + 4 * j)));
+            for (r, row) in acc.iter().enumerate() {
+                let out = self.out.add(r * self.n);
+                let res = at(self.res, r * self.n);
+                let v = [ev.apply(row[0]), ev.apply(row[1])];
+                if self.width == PANEL {
+                    for (j, mut v) in v.into_iter().enumerate() {
+                        if !res.is_null() {
+                            v = v + F4::load(res.add(4 * j));
+                        }
+                        v.store(out.add(4 * j));
+                    }
+                } else {
+                    // The last panel of an output count that is not a multiple of 8.
+                    let mut lanes = [0.0f32; PANEL];
+                    v[0].store(lanes.as_mut_ptr());
+                    v[1].store(lanes.as_mut_ptr().add(4));
+                    for (c, &l) in lanes[..self.width].iter().enumerate() {
+                        let r = if res.is_null() { 0.0 } else { *res.add(c) };
+                        *out.add(c) = l + r;
+                    }
                 }
-                v.store(out.add(r * n + 4 * j));
             }
         }
     }

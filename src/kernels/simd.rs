@@ -17,6 +17,37 @@ type Inner = core::arch::x86_64::__m128;
 )))]
 type Inner = [f32; 4];
 
+/// `+`, `*` and `/` lane by lane, from the three functions that do them.
+macro_rules! operators {
+    ($add:ident, $mul:ident, $div:ident) => {
+        impl core::ops::Add for F4 {
+            type Output = Self;
+            #[inline(always)]
+            fn add(self, b: Self) -> Self {
+                #[allow(unused_unsafe)]
+                Self(unsafe { $add(self.0, b.0) })
+            }
+        }
+        impl core::ops::Mul for F4 {
+            type Output = Self;
+            #[inline(always)]
+            fn mul(self, b: Self) -> Self {
+                #[allow(unused_unsafe)]
+                Self(unsafe { $mul(self.0, b.0) })
+            }
+        }
+        impl core::ops::Div for F4 {
+            type Output = Self;
+            #[inline(always)]
+            fn div(self, b: Self) -> Self {
+                #[allow(unused_unsafe)]
+                Self(unsafe { $div(self.0, b.0) })
+            }
+        }
+    };
+}
+use operators;
+
 /// Whether this build's multiply-add is fused (relaxed SIMD on wasm32).
 pub const FUSED_MULTIPLY_ADD: bool =
     cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"));
@@ -26,6 +57,8 @@ mod imp {
     use core::arch::wasm32::*;
 
     use super::F4;
+
+    super::operators!(f32x4_add, f32x4_mul, f32x4_div);
 
     impl F4 {
         #[inline(always)]
@@ -46,18 +79,6 @@ mod imp {
             // SAFETY: the caller guarantees four writable f32s.
             unsafe { v128_store(p as *mut v128, self.0) }
         }
-        #[inline(always)]
-        pub fn add(self, b: Self) -> Self {
-            Self(f32x4_add(self.0, b.0))
-        }
-        #[inline(always)]
-        pub fn mul(self, b: Self) -> Self {
-            Self(f32x4_mul(self.0, b.0))
-        }
-        #[inline(always)]
-        pub fn div(self, b: Self) -> Self {
-            Self(f32x4_div(self.0, b.0))
-        }
         /// `self * b + c`, fused where the build has relaxed SIMD.
         #[inline(always)]
         pub fn mul_add(self, b: Self, c: Self) -> Self {
@@ -67,7 +88,7 @@ mod imp {
             }
             #[cfg(not(target_feature = "relaxed-simd"))]
             {
-                Self(f32x4_add(f32x4_mul(self.0, b.0), c.0))
+                self * b + c
             }
         }
         /// `max(self, lo)` then `min(…, hi)`.
@@ -89,6 +110,9 @@ mod imp {
 
     use super::F4;
 
+    // SAFETY (in the macro's expansion): SSE2 is part of the x86_64 baseline.
+    super::operators!(_mm_add_ps, _mm_mul_ps, _mm_div_ps);
+
     impl F4 {
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
@@ -109,25 +133,10 @@ mod imp {
             // SAFETY: the caller guarantees four writable f32s.
             unsafe { _mm_storeu_ps(p, self.0) }
         }
-        #[inline(always)]
-        pub fn add(self, b: Self) -> Self {
-            // SAFETY: SSE2 baseline.
-            Self(unsafe { _mm_add_ps(self.0, b.0) })
-        }
-        #[inline(always)]
-        pub fn mul(self, b: Self) -> Self {
-            // SAFETY: SSE2 baseline.
-            Self(unsafe { _mm_mul_ps(self.0, b.0) })
-        }
-        #[inline(always)]
-        pub fn div(self, b: Self) -> Self {
-            // SAFETY: SSE2 baseline.
-            Self(unsafe { _mm_div_ps(self.0, b.0) })
-        }
         /// `self * b + c` (not fused: SSE2 has no FMA).
         #[inline(always)]
         pub fn mul_add(self, b: Self, c: Self) -> Self {
-            self.mul(b).add(c)
+            self * b + c
         }
         /// `max(self, lo)` then `min(…, hi)`.
         #[inline(always)]
@@ -155,6 +164,17 @@ mod imp {
 mod imp {
     use super::F4;
 
+    fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        core::array::from_fn(|i| a[i] + b[i])
+    }
+    fn mul(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        core::array::from_fn(|i| a[i] * b[i])
+    }
+    fn div(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+        core::array::from_fn(|i| a[i] / b[i])
+    }
+    super::operators!(add, mul, div);
+
     impl F4 {
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
@@ -175,20 +195,8 @@ mod imp {
             unsafe { core::ptr::write_unaligned(p as *mut [f32; 4], self.0) }
         }
         #[inline(always)]
-        pub fn add(self, b: Self) -> Self {
-            Self(core::array::from_fn(|i| self.0[i] + b.0[i]))
-        }
-        #[inline(always)]
-        pub fn mul(self, b: Self) -> Self {
-            Self(core::array::from_fn(|i| self.0[i] * b.0[i]))
-        }
-        #[inline(always)]
-        pub fn div(self, b: Self) -> Self {
-            Self(core::array::from_fn(|i| self.0[i] / b.0[i]))
-        }
-        #[inline(always)]
         pub fn mul_add(self, b: Self, c: Self) -> Self {
-            self.mul(b).add(c)
+            self * b + c
         }
         #[inline(always)]
         pub fn clamp(self, lo: Self, hi: Self) -> Self {

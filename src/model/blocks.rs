@@ -31,7 +31,7 @@ pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize
 /// Convolution (standard or depthwise) with bias and a pointwise activation, on NHWC tensors.
 #[derive(Module, Debug)]
 pub struct ConvAct {
-    /// HWIO.
+    /// In the kernels' layout (`Conv::packed_shape`).
     weight: Param<Tensor<4>>,
     bias: Param<Tensor<1>>,
     #[module(skip)]
@@ -43,16 +43,20 @@ pub struct ConvAct {
 impl ConvAct {
     /// Builds the layer directly from its weights (no random initialisation to throw away).
     pub fn new(spec: &ConvSpec, w: ConvWeights, device: &Device) -> Self {
-        let weight = Tensor::from_data(TensorData::new(w.weight, spec.weight_shape()), device);
+        let conv = Conv {
+            kernel: spec.kernel,
+            stride: spec.stride,
+            groups: spec.groups,
+            in_channels: spec.in_channels,
+            out_channels: spec.out_channels,
+        };
+        // Packed once, here, into the layout the kernels read (see `Conv::pack`).
+        let weight = TensorData::new(conv.pack(w.weight), conv.packed_shape());
         let bias = Tensor::from_data(TensorData::new(w.bias, [spec.out_channels]), device);
         Self {
-            weight: Param::from_tensor(weight),
+            weight: Param::from_tensor(Tensor::from_data(weight, device)),
             bias: Param::from_tensor(bias),
-            conv: Conv {
-                kernel: spec.kernel,
-                stride: spec.stride,
-                groups: spec.groups,
-            },
+            conv,
             epilogue: Epilogue::new(w.activation, w.saturation, w.step),
         }
     }
