@@ -9,6 +9,9 @@ use core::mem::MaybeUninit;
 use super::epilogue::{Epilogue, VectorEpilogue};
 use super::simd::F4;
 
+/// Bytes of input window a column tile may span.
+const TILE_BYTES: usize = 16 * 1024;
+
 /// Geometry of a windowed convolution over one image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -103,53 +106,61 @@ fn run(
             let ix = (ox * g.stride) as isize - g.pad_left as isize + kx as isize;
             (((iy0 + ky as isize) * g.w as isize + ix) * c as isize) as usize
         };
-        for c0 in (0..vectors).step_by(4) {
-            // SAFETY: every tap read is inside the image (rows ky0..ky1 and, for border columns,
-            // the taps `g.taps` keeps; for inner columns all of them), so inside x; weights are
-            // k·k·c floats; outputs (oy, ox, c0..c0 + 4) are inside oh·ow·c.
-            unsafe {
-                let xp = x.as_ptr().add(c0);
-                let wp = wt.as_ptr().add(c0);
-                let b = F4::load(bias.as_ptr().add(c0));
-                let store = |ox: usize, acc: F4| {
-                    let o = (oy * g.ow + ox) * c + c0;
-                    let mut v = ev.apply(acc);
-                    if !res.is_null() {
-                        v = v + F4::load(res.add(o));
-                    }
-                    v.store(out.add(o));
-                };
-                let border = |ox: usize| {
-                    let (_, kx0, kx1) = g.taps(ox, g.pad_left, g.w);
-                    let mut acc = b;
-                    for ky in ky0..ky1 {
-                        for kx in kx0..kx1 {
-                            let w = F4::load(wp.add((ky * k + kx) * c));
-                            acc = F4::load(xp.add(tap(ox, ky, kx))).mul_add(w, acc);
+        // Columns in tiles whose input window (k rows × the tile's width × c) stays in L1
+        // while each 4-channel block sweeps it.
+        let tile = (TILE_BYTES / (4 * k * g.stride * c.max(1))).clamp(1, g.ow.max(1));
+        for first in (0..g.ow).step_by(tile) {
+            let cols = first..g.ow.min(first + tile);
+            let inner = cols.start.max(inner_start)
+                ..cols.end.min(inner_end).max(cols.start.max(inner_start));
+            for c0 in (0..vectors).step_by(4) {
+                // SAFETY: every tap read is inside the image (rows ky0..ky1 and, for border columns,
+                // the taps `g.taps` keeps; for inner columns all of them), so inside x; weights are
+                // k·k·c floats; outputs (oy, ox, c0..c0 + 4) are inside oh·ow·c.
+                unsafe {
+                    let xp = x.as_ptr().add(c0);
+                    let wp = wt.as_ptr().add(c0);
+                    let b = F4::load(bias.as_ptr().add(c0));
+                    let store = |ox: usize, acc: F4| {
+                        let o = (oy * g.ow + ox) * c + c0;
+                        let mut v = ev.apply(acc);
+                        if !res.is_null() {
+                            v = v + F4::load(res.add(o));
                         }
-                    }
-                    store(ox, acc);
-                };
-                (0..inner_start).for_each(border);
-                if full_rows && k == 3 {
-                    // The nine weights stay in registers along the row.
-                    let w: [F4; 9] = core::array::from_fn(|t| F4::load(wp.add(t * c)));
-                    for ox in inner_start..inner_end {
-                        let p = xp.add(tap(ox, 0, 0));
-                        let (row, col) = (g.w * c, c);
+                        v.store(out.add(o));
+                    };
+                    let border = |ox: usize| {
+                        let (_, kx0, kx1) = g.taps(ox, g.pad_left, g.w);
                         let mut acc = b;
-                        for ky in 0..3 {
-                            for kx in 0..3 {
-                                let v = F4::load(p.add(ky * row + kx * col));
-                                acc = v.mul_add(w[ky * 3 + kx], acc);
+                        for ky in ky0..ky1 {
+                            for kx in kx0..kx1 {
+                                let w = F4::load(wp.add((ky * k + kx) * c));
+                                acc = F4::load(xp.add(tap(ox, ky, kx))).mul_add(w, acc);
                             }
                         }
                         store(ox, acc);
+                    };
+                    (cols.start..inner.start).for_each(border);
+                    if full_rows && k == 3 {
+                        // The nine weights stay in registers along the tile.
+                        let w: [F4; 9] = core::array::from_fn(|t| F4::load(wp.add(t * c)));
+                        for ox in inner.clone() {
+                            let p = xp.add(tap(ox, 0, 0));
+                            let (row, col) = (g.w * c, c);
+                            let mut acc = b;
+                            for ky in 0..3 {
+                                for kx in 0..3 {
+                                    let v = F4::load(p.add(ky * row + kx * col));
+                                    acc = v.mul_add(w[ky * 3 + kx], acc);
+                                }
+                            }
+                            store(ox, acc);
+                        }
+                    } else {
+                        inner.clone().for_each(border);
                     }
-                } else {
-                    (inner_start..inner_end).for_each(border);
+                    (inner.end..cols.end).for_each(border);
                 }
-                (inner_end..g.ow).for_each(border);
             }
         }
         for ox in 0..g.ow {

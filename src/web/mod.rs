@@ -152,3 +152,4 @@ impl WasmClassifier {
         self.inner.record_fetch_compile(fetch_ms, compile_ms);
     }
 }
+
