@@ -162,7 +162,13 @@ if (args.json) {
   console.log(`wrote ${args.json}`);
 }
 if (!args.smoke && !args.only) {
-  writeFileSync(path.join(here, 'RESULTS.md'), markdown());
+  // The generated tables replace the top of the file; the step-by-step history below the
+  // marker is written by hand and kept.
+  const file = path.join(here, 'RESULTS.md');
+  const marker = '<!-- history: kept by bench/run.mjs -->';
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const history = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`;
+  writeFileSync(file, `${markdown()}\n${history}`);
   console.log('wrote bench/RESULTS.md');
 }
 

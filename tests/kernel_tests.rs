@@ -5,7 +5,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use mobilenet_wasm::kernels::{self, Conv, Epilogue};
+use mobilenet_wasm::kernels::{self, Block, Conv, Epilogue};
 use mobilenet_wasm::model::Activation;
 
 /// Deterministic values: `dyadic` ones are multiples of 1/8 in [-2, 2], so every sum of their
@@ -196,6 +196,125 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// A block: input `h × w × cin`, `expanded` channels (no expansion when equal to `cin` and
+/// `expand` is false), depthwise `k`, stride `s`, `cout` outputs.
+#[derive(Clone, Copy, Debug)]
+struct BlockCase {
+    h: usize,
+    w: usize,
+    cin: usize,
+    expand: bool,
+    expanded: usize,
+    k: usize,
+    s: usize,
+    cout: usize,
+}
+
+fn run_block(
+    c: BlockCase,
+    epilogues: [Epilogue; 3],
+    dyadic: bool,
+    seed: u32,
+    device: &Device,
+) -> (Vec<f32>, Vec<f32>) {
+    let conv = |kernel, stride, groups, in_channels, out_channels| Conv {
+        kernel,
+        stride,
+        groups,
+        in_channels,
+        out_channels,
+    };
+    let residual = c.s == 1 && c.cin == c.cout;
+    let b = Block {
+        expand: c
+            .expand
+            .then(|| (conv(1, 1, 1, c.cin, c.expanded), epilogues[0])),
+        depthwise: (
+            conv(c.k, c.s, c.expanded, c.expanded, c.expanded),
+            epilogues[1],
+        ),
+        project: (conv(1, 1, 1, c.expanded, c.cout), epilogues[2]),
+        residual,
+    };
+    let mut seed = seed;
+    let mut weights = |(conv, _): (Conv, Epilogue)| {
+        seed += 7;
+        let shape = conv.packed_shape();
+        let w = values(conv.hwio_shape().iter().product(), seed, dyadic);
+        let w = Tensor::<4>::from_data(TensorData::new(conv.pack(w), shape), device);
+        let bias = values(conv.out_channels, seed + 1, dyadic);
+        (
+            w,
+            Tensor::<1>::from_data(TensorData::new(bias, [conv.out_channels]), device),
+        )
+    };
+    let expand = b.expand.map(&mut weights);
+    let (dw, pw) = (weights(b.depthwise), weights(b.project));
+    let x = Tensor::<4>::from_data(
+        TensorData::new(values(c.h * c.w * c.cin, 99, dyadic), [1, c.h, c.w, c.cin]),
+        device,
+    );
+    let fused = kernels::block_fused(x.clone(), expand.clone(), dw.clone(), pw.clone(), b);
+    let reference = kernels::block_reference(x, expand, dw, pw, b);
+    assert_eq!(fused.dims(), reference.dims(), "{c:?}");
+    (
+        fused.into_data().try_to_vec::<f32>().unwrap(),
+        reference.into_data().try_to_vec::<f32>().unwrap(),
+    )
+}
+
+#[test]
+fn fused_blocks_match_their_three_convolutions() {
+    let case = |h, w, cin, expand, expanded, k, s, cout| BlockCase {
+        h,
+        w,
+        cin,
+        expand,
+        expanded,
+        k,
+        s,
+        cout,
+    };
+    let cases = [
+        // MobileNetV2-like: expansion, residual, several strips (40 rows of 96 channels).
+        case(40, 40, 16, true, 96, 3, 1, 16),
+        case(40, 38, 16, true, 96, 3, 2, 24),
+        case(9, 9, 8, true, 20, 3, 2, 12),
+        case(7, 5, 12, true, 36, 3, 1, 12),
+        case(1, 1, 8, true, 16, 3, 1, 8),
+        case(14, 13, 8, true, 24, 5, 2, 8),
+        // No expansion (V1 and V2's first block).
+        case(33, 31, 16, false, 16, 3, 1, 24),
+        case(32, 30, 12, false, 12, 3, 2, 20),
+    ];
+    let relu6 = Epilogue::new(Activation::Relu6, None, None);
+    let linear = Epilogue::IDENTITY;
+    let gridded = Epilogue::new(Activation::HardSwish, Some((-4.0, 7.0)), Some(0.375));
+    for (name, device) in common::devices() {
+        for (i, c) in cases.into_iter().enumerate() {
+            // Dyadic data through ReLU6 stages: exact sums, identical outputs.
+            let (fused, reference) = run_block(c, [relu6, relu6, linear], true, i as u32, &device);
+            assert_eq!(
+                fused, reference,
+                "{name} {c:?}: exact sums must agree exactly"
+            );
+            // Grid rounding and hard-swish in every stage, dyadic data.
+            let (fused, reference) =
+                run_block(c, [gridded, gridded, gridded], true, i as u32, &device);
+            let d = max_diff(&fused, &reference);
+            assert!(d <= 1e-4, "{name} {c:?} gridded: {d}");
+            // Real-valued data, no grid: summation order differs.
+            let (fused, reference) = run_block(c, [relu6, relu6, linear], false, i as u32, &device);
+            let d = max_diff(&fused, &reference);
+            assert!(d <= 1e-4, "{name} {c:?}: max difference {d}");
+        }
+        println!(
+            "{name}: {} fused blocks agree with their three convolutions",
+            cases.len()
+        );
+    }
 }
 
 #[test]

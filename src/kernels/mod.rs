@@ -7,7 +7,10 @@
 //!
 //! Kernels: [`pointwise`] (1×1, a register-tiled matrix product), [`depthwise`] (k×k per
 //! channel) and [`direct`] (full k×k, the stem). Every MobileNet convolution is one of them.
+//! [`KernelBackend::block_nhwc`] runs a whole inverted-residual block with them in strips
+//! ([`block`]), so its expanded activation stays in cache.
 
+pub mod block;
 pub mod depthwise;
 pub mod direct;
 mod epilogue;
@@ -142,6 +145,104 @@ pub trait KernelBackend: burn::backend::Backend {
         conv: Conv,
         epilogue: Epilogue,
     ) -> FloatTensor<Self>;
+
+    /// An inverted-residual block with an expansion: 1×1, depthwise, 1×1 (+ `x`), as `block`
+    /// describes; weights in the kernels' layout.
+    #[allow(clippy::too_many_arguments)]
+    fn block_nhwc(
+        x: FloatTensor<Self>,
+        expand_weight: FloatTensor<Self>,
+        expand_bias: FloatTensor<Self>,
+        depthwise_weight: FloatTensor<Self>,
+        depthwise_bias: FloatTensor<Self>,
+        project_weight: FloatTensor<Self>,
+        project_bias: FloatTensor<Self>,
+        block: Block,
+    ) -> FloatTensor<Self>;
+
+    /// A block without expansion (depthwise-separable): depthwise, 1×1 (+ `x`).
+    fn separable_nhwc(
+        x: FloatTensor<Self>,
+        depthwise_weight: FloatTensor<Self>,
+        depthwise_bias: FloatTensor<Self>,
+        project_weight: FloatTensor<Self>,
+        project_bias: FloatTensor<Self>,
+        block: Block,
+    ) -> FloatTensor<Self>;
+}
+
+/// The convolutions of an inverted-residual block without squeeze-excite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Block {
+    /// The 1×1 expansion, if any.
+    pub expand: Option<(Conv, Epilogue)>,
+    /// The depthwise convolution.
+    pub depthwise: (Conv, Epilogue),
+    /// The 1×1 projection.
+    pub project: (Conv, Epilogue),
+    /// Whether the block's input is added to its output.
+    pub residual: bool,
+}
+
+/// A weight tensor (kernels' layout) and its bias.
+pub type Weights = (Tensor<4>, Tensor<1>);
+
+/// A block through the backend extension ([`block`]), or the three convolutions one by one
+/// with burn's ops when kernels are off.
+pub fn block_forward(
+    x: Tensor<4>,
+    expand: Option<Weights>,
+    depthwise: Weights,
+    project: Weights,
+    b: Block,
+) -> Tensor<4> {
+    if enabled() {
+        block_fused(x, expand, depthwise, project, b)
+    } else {
+        block_reference(x, expand, depthwise, project, b)
+    }
+}
+
+/// The block through the backend extension, whatever [`set_enabled`] says.
+pub fn block_fused(
+    x: Tensor<4>,
+    expand: Option<Weights>,
+    depthwise: Weights,
+    project: Weights,
+    b: Block,
+) -> Tensor<4> {
+    let d = |(w, bias): Weights| (w.into_dispatch(), bias.into_dispatch());
+    let (dw, db) = d(depthwise);
+    let (pw, pb) = d(project);
+    Tensor::from_dispatch(match (expand, b.expand.is_some()) {
+        (Some(e), true) => {
+            let (ew, eb) = d(e);
+            <Dispatch as KernelBackend>::block_nhwc(x.into_dispatch(), ew, eb, dw, db, pw, pb, b)
+        }
+        (None, false) => {
+            <Dispatch as KernelBackend>::separable_nhwc(x.into_dispatch(), dw, db, pw, pb, b)
+        }
+        _ => panic!("block: expansion weights and description disagree"),
+    })
+}
+
+/// The block as three [`conv2d_reference`] calls (weights in the kernels' layout): the reference.
+pub fn block_reference(
+    x: Tensor<4>,
+    expand: Option<Weights>,
+    depthwise: Weights,
+    project: Weights,
+    b: Block,
+) -> Tensor<4> {
+    let conv = |x: Tensor<4>, (w, bias): Weights, (c, e): (Conv, Epilogue), r| {
+        conv2d_reference(x, c.unpack(w), bias, r, c, e)
+    };
+    let mut y = x.clone();
+    if let (Some(w), Some(c)) = (expand, b.expand) {
+        y = conv(y, w, c, None);
+    }
+    y = conv(y, depthwise, b.depthwise, None);
+    conv(y, project, b.project, b.residual.then_some(x))
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -263,6 +364,120 @@ impl KernelBackend for Flex {
     ) -> FlexTensor {
         flex_conv2d(x, weight, bias, Some(residual), conv, epilogue)
     }
+
+    fn block_nhwc(
+        x: FlexTensor,
+        expand_weight: FlexTensor,
+        expand_bias: FlexTensor,
+        depthwise_weight: FlexTensor,
+        depthwise_bias: FlexTensor,
+        project_weight: FlexTensor,
+        project_bias: FlexTensor,
+        block: Block,
+    ) -> FlexTensor {
+        let expand = Some((expand_weight, expand_bias));
+        let dw = (depthwise_weight, depthwise_bias);
+        flex_block(x, expand, dw, (project_weight, project_bias), block)
+    }
+
+    fn separable_nhwc(
+        x: FlexTensor,
+        depthwise_weight: FlexTensor,
+        depthwise_bias: FlexTensor,
+        project_weight: FlexTensor,
+        project_bias: FlexTensor,
+        block: Block,
+    ) -> FlexTensor {
+        let dw = (depthwise_weight, depthwise_bias);
+        flex_block(x, None, dw, (project_weight, project_bias), block)
+    }
+}
+
+/// A block on flex tensors: [`block::block`] per image, or the reference for shapes it does
+/// not take (other dtypes, a depthwise stage that is not depthwise).
+fn flex_block(
+    x: FlexTensor,
+    expand: Option<(FlexTensor, FlexTensor)>,
+    depthwise: (FlexTensor, FlexTensor),
+    project: (FlexTensor, FlexTensor),
+    b: Block,
+) -> FlexTensor {
+    let [n, h, w, cin] = x.layout().shape().dims::<4>();
+    let (dc, _) = b.depthwise;
+    let (pc, _) = b.project;
+    let expanded = dc.in_channels;
+    let tensors = [&x, &depthwise.0, &depthwise.1, &project.0, &project.1];
+    let all_f32 = tensors.iter().all(|t| t.dtype() == DType::F32)
+        && expand
+            .as_ref()
+            .is_none_or(|(w, b)| w.dtype() == DType::F32 && b.dtype() == DType::F32);
+    let fits = dc.groups == expanded
+        && dc.out_channels == expanded
+        && pc.is_pointwise()
+        && pc.in_channels == expanded
+        && b.expand.is_none_or(|(c, _)| {
+            c.is_pointwise() && c.in_channels == cin && c.out_channels == expanded
+        })
+        && (b.expand.is_some() || cin == expanded);
+    if !all_f32 || !fits || n * h * w * cin == 0 {
+        let prim = |(w, b): (FlexTensor, FlexTensor)| {
+            (
+                Tensor::from_primitive::<Flex>(w),
+                Tensor::<1>::from_primitive::<Flex>(b),
+            )
+        };
+        return block_reference(
+            Tensor::from_primitive::<Flex>(x),
+            expand.map(prim),
+            prim(depthwise),
+            prim(project),
+            b,
+        )
+        .try_into_primitive::<Flex>()
+        .expect("a flex tensor stays on flex");
+    }
+    let g = dc.window(h, w);
+    let cout = pc.out_channels;
+    let x = x.to_contiguous();
+    let contiguous = |(w, b): (FlexTensor, FlexTensor)| (w.to_contiguous(), b.to_contiguous());
+    let expand = expand.map(contiguous);
+    let (depthwise, project) = (contiguous(depthwise), contiguous(project));
+    let len = n * g.oh * g.ow * cout;
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let spare: &mut [MaybeUninit<f32>] = &mut out.spare_capacity_mut()[..len];
+    let (image_in, image_out) = (h * w * cin, g.oh * g.ow * cout);
+    let xs = f32s(&x);
+    let epilogues = (b.expand.map(|(_, e)| e), b.depthwise.1, b.project.1);
+    for i in 0..n {
+        let e = expand
+            .as_ref()
+            .zip(epilogues.0.as_ref())
+            .map(|((w, bias), e)| block::Stage {
+                weight: f32s(w),
+                bias: f32s(bias),
+                epilogue: e,
+            });
+        let d = block::Stage {
+            weight: f32s(&depthwise.0),
+            bias: f32s(&depthwise.1),
+            epilogue: &epilogues.1,
+        };
+        let p = block::Stage {
+            weight: f32s(&project.0),
+            bias: f32s(&project.1),
+            epilogue: &epilogues.2,
+        };
+        let xb = &xs[i * image_in..][..image_in];
+        let ob = &mut spare[i * image_out..][..image_out];
+        block::block(g, cin, expanded, cout, xb, e, d, p, b.residual, ob);
+    }
+    // SAFETY: the block wrote every element of each image's output.
+    unsafe { out.set_len(len) };
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
+        DType::F32,
+    )
 }
 
 /// The contiguous f32 data of a tensor made contiguous.
@@ -379,5 +594,49 @@ impl KernelBackend for burn::backend::NdArray {
         epilogue: Epilogue,
     ) -> FloatTensor<Self> {
         reference_on::<Self>(x, weight, bias, Some(residual), conv, epilogue)
+    }
+
+    fn block_nhwc(
+        x: FloatTensor<Self>,
+        expand_weight: FloatTensor<Self>,
+        expand_bias: FloatTensor<Self>,
+        depthwise_weight: FloatTensor<Self>,
+        depthwise_bias: FloatTensor<Self>,
+        project_weight: FloatTensor<Self>,
+        project_bias: FloatTensor<Self>,
+        block: Block,
+    ) -> FloatTensor<Self> {
+        let t = Tensor::<4>::from_primitive::<Self>;
+        let b = Tensor::<1>::from_primitive::<Self>;
+        block_reference(
+            t(x),
+            Some((t(expand_weight), b(expand_bias))),
+            (t(depthwise_weight), b(depthwise_bias)),
+            (t(project_weight), b(project_bias)),
+            block,
+        )
+        .try_into_primitive::<Self>()
+        .expect("an ndarray tensor stays on ndarray")
+    }
+
+    fn separable_nhwc(
+        x: FloatTensor<Self>,
+        depthwise_weight: FloatTensor<Self>,
+        depthwise_bias: FloatTensor<Self>,
+        project_weight: FloatTensor<Self>,
+        project_bias: FloatTensor<Self>,
+        block: Block,
+    ) -> FloatTensor<Self> {
+        let t = Tensor::<4>::from_primitive::<Self>;
+        let b = Tensor::<1>::from_primitive::<Self>;
+        block_reference(
+            t(x),
+            None,
+            (t(depthwise_weight), b(depthwise_bias)),
+            (t(project_weight), b(project_bias)),
+            block,
+        )
+        .try_into_primitive::<Self>()
+        .expect("an ndarray tensor stays on ndarray")
     }
 }

@@ -66,6 +66,16 @@ impl ConvAct {
         self.forward_add(x, None)
     }
 
+    /// Weights (kernels' layout) and bias.
+    pub fn weights(&self) -> kernels::Weights {
+        (self.weight.val(), self.bias.val())
+    }
+
+    /// The convolution and its epilogue.
+    pub fn conv(&self) -> (Conv, Epilogue) {
+        (self.conv, self.epilogue)
+    }
+
     /// [`ConvAct::forward`], then `+ residual` (fused into the convolution's epilogue).
     pub fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
         kernels::conv2d(
@@ -143,8 +153,25 @@ impl InvertedResidual {
         }
     }
 
-    /// Applies the block.
+    /// Applies the block: fused into one pass over strips of rows (`kernels::block_forward`)
+    /// unless it has a squeeze-excite gate, which needs the whole depthwise output first.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        if self.squeeze_excite.is_none() {
+            let b = kernels::Block {
+                expand: self.expand.as_ref().map(ConvAct::conv),
+                depthwise: self.depthwise.conv(),
+                project: self.project.conv(),
+                residual: self.residual,
+            };
+            let expand = self.expand.as_ref().map(ConvAct::weights);
+            return kernels::block_forward(
+                x,
+                expand,
+                self.depthwise.weights(),
+                self.project.weights(),
+                b,
+            );
+        }
         let mut y = match &self.expand {
             Some(e) => e.forward(x.clone()),
             None => x.clone(),

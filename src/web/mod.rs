@@ -152,4 +152,3 @@ impl WasmClassifier {
         self.inner.record_fetch_compile(fetch_ms, compile_ms);
     }
 }
-
