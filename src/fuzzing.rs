@@ -53,9 +53,9 @@ pub fn preprocess(data: &[u8]) {
     } else {
         pixels
     };
-    if let Ok(p) = Pixels::new(buffer, width, height, format) {
-        if let Ok(crop) = center_crop(p, size) {
-            assert_eq!(crop.len(), (size * size * 3) as usize);
-        }
+    if let Ok(p) = Pixels::new(buffer, width, height, format)
+        && let Ok(crop) = center_crop(p, size)
+    {
+        assert_eq!(crop.len(), (size * size * 3) as usize);
     }
 }

@@ -88,7 +88,7 @@ fn infer_activation(fused: FusedActivation, range: Option<(f32, f32)>) -> Result
     Ok(match range {
         // The zero point sits at the bottom of the integer range: nothing below 0 survives.
         Some((lo, hi)) if lo == 0.0 && hi <= 6.0 + 0.05 => Activation::Relu6,
-        Some((lo, _)) if lo == 0.0 => Activation::Relu,
+        Some((0.0, _)) => Activation::Relu,
         _ => Activation::None,
     })
 }
@@ -171,12 +171,11 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 if let OpKind::DepthwiseConv2d {
                     depth_multiplier, ..
                 } = op.kind
+                    && depth_multiplier != 1
                 {
-                    if depth_multiplier != 1 {
-                        return Err(Error::ModelUnsupported(format!(
-                            "depthwise convolution with depth multiplier {depth_multiplier}"
-                        )));
-                    }
+                    return Err(Error::ModelUnsupported(format!(
+                        "depthwise convolution with depth multiplier {depth_multiplier}"
+                    )));
                 }
                 if stride.0 != stride.1 || *dilation != (1, 1) {
                     return Err(Error::ModelUnsupported(format!(

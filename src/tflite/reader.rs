@@ -310,7 +310,7 @@ impl<'a> TfliteFile<'a> {
             }
             let (offset, size) = (buffer.offset(), buffer.size());
             if offset > 1 && size > 0 {
-                let end = offset.checked_add(size).unwrap_or(u64::MAX);
+                let end = offset.saturating_add(size);
                 if end > bytes.len() as u64 {
                     return Err(Error::ModelFormat(format!(
                         "buffer {index} lies outside the file ({offset}+{size} > {})",

@@ -46,11 +46,12 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
     loop {
         let mut j = i;
         let mut expand = None;
-        if let (Some(e), Some(d)) = (conv_at(j), conv_at(j + 1)) {
-            if is_1x1(e) && is_dw(d) {
-                expand = Some(e);
-                j += 1;
-            }
+        if let (Some(e), Some(d)) = (conv_at(j), conv_at(j + 1))
+            && is_1x1(e)
+            && is_dw(d)
+        {
+            expand = Some(e);
+            j += 1;
         }
         let Some(depthwise) = conv_at(j).filter(|&d| is_dw(d)) else {
             break;
@@ -82,11 +83,11 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
         i = j;
     }
     let mut last_conv = None;
-    if let Some(c) = conv_at(i) {
-        if steps.get(i + 1) == Some(&Step::Pool) {
-            last_conv = Some(c);
-            i += 1;
-        }
+    if let Some(c) = conv_at(i)
+        && steps.get(i + 1) == Some(&Step::Pool)
+    {
+        last_conv = Some(c);
+        i += 1;
     }
     if steps.get(i) != Some(&Step::Pool) {
         return Err(unexpected(i, "global pooling"));
