@@ -16,6 +16,8 @@
 //! - `ndarray`: also compile the (deprecated) burn-ndarray backend, selectable with
 //!   [`Device::ndarray`]. burn-flex ([`Device::flex`]) is the default.
 
+#![warn(missing_docs)]
+
 #[cfg(not(target_arch = "wasm32"))]
 pub mod catalog;
 pub mod classifier;

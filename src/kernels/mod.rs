@@ -124,6 +124,8 @@ impl Conv {
     }
 }
 
+/// The kernels as a burn backend extension: implemented with SIMD kernels for burn-flex and
+/// with burn's own ops (the reference) for burn-ndarray.
 #[backend_extension(Flex, NdArray: cfg(feature = "ndarray"))]
 pub trait KernelBackend: burn::backend::Backend {
     /// `x` `[N, H, W, Cin]`, `weight` `[k, k, Cin / groups, Cout]`, `bias` `[Cout]` →

@@ -61,10 +61,13 @@ mod imp {
     super::operators!(f32x4_add, f32x4_mul, f32x4_div);
 
     impl F4 {
+        /// Four copies of `x`.
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
             Self(f32x4_splat(x))
         }
+        /// Four f32s from `p`.
+        ///
         /// # Safety
         /// `p` must be valid for reading four f32s (no alignment needed).
         #[inline(always)]
@@ -72,6 +75,8 @@ mod imp {
             // SAFETY: the caller guarantees four readable f32s; wasm loads are unaligned.
             Self(unsafe { v128_load(p as *const v128) })
         }
+        /// The four lanes to `p`.
+        ///
         /// # Safety
         /// `p` must be valid for writing four f32s (no alignment needed).
         #[inline(always)]
@@ -114,11 +119,14 @@ mod imp {
     super::operators!(_mm_add_ps, _mm_mul_ps, _mm_div_ps);
 
     impl F4 {
+        /// Four copies of `x`.
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
             // SAFETY: SSE2 is part of the x86_64 baseline.
             Self(unsafe { _mm_set1_ps(x) })
         }
+        /// Four f32s from `p`.
+        ///
         /// # Safety
         /// `p` must be valid for reading four f32s (no alignment needed).
         #[inline(always)]
@@ -126,6 +134,8 @@ mod imp {
             // SAFETY: the caller guarantees four readable f32s; the load is unaligned.
             Self(unsafe { _mm_loadu_ps(p) })
         }
+        /// The four lanes to `p`.
+        ///
         /// # Safety
         /// `p` must be valid for writing four f32s (no alignment needed).
         #[inline(always)]
@@ -176,10 +186,13 @@ mod imp {
     super::operators!(add, mul, div);
 
     impl F4 {
+        /// Four copies of `x`.
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
             Self([x; 4])
         }
+        /// Four f32s from `p`.
+        ///
         /// # Safety
         /// `p` must be valid for reading four f32s.
         #[inline(always)]
@@ -187,6 +200,8 @@ mod imp {
             // SAFETY: the caller guarantees four readable f32s.
             Self(unsafe { core::ptr::read_unaligned(p as *const [f32; 4]) })
         }
+        /// The four lanes to `p`.
+        ///
         /// # Safety
         /// `p` must be valid for writing four f32s.
         #[inline(always)]
@@ -194,16 +209,19 @@ mod imp {
             // SAFETY: the caller guarantees four writable f32s.
             unsafe { core::ptr::write_unaligned(p as *mut [f32; 4], self.0) }
         }
+        /// `self * b + c`.
         #[inline(always)]
         pub fn mul_add(self, b: Self, c: Self) -> Self {
             self * b + c
         }
+        /// `max(self, lo)` then `min(…, hi)`.
         #[inline(always)]
         pub fn clamp(self, lo: Self, hi: Self) -> Self {
             Self(core::array::from_fn(|i| {
                 self.0[i].max(lo.0[i]).min(hi.0[i])
             }))
         }
+        /// Rounds half to even.
         #[inline(always)]
         pub fn round(self) -> Self {
             Self(self.0.map(f32::round_ties_even))
