@@ -18,7 +18,7 @@ for f in "$models"/mobilenet_v1_0.25_128_quant/*.tflite "$models"/mobilenet_v1_0
          "$models"/mobilenet_v1_1.0_224_quant_split/*head*.tflite; do
   cp -n "$f" corpus/tflite_load/ 2>/dev/null || true
 done
-find "$models/../golden/imagenet-samples" -name '*.JPEG' | sort | head -40 | xargs -I{} cp -n {} corpus/decode/
+find "$models/../golden/imagenet-samples" -name '*.JPEG' | sort | sed -n '1,40p' | xargs -I{} cp -n {} corpus/decode/
 cp -n regressions/decode/* corpus/decode/ 2>/dev/null || true
 cp -n regressions/tflite_load/* corpus/tflite_load/ 2>/dev/null || true
 cp -n regressions/preprocess/* corpus/preprocess/ 2>/dev/null || true
