@@ -126,8 +126,10 @@ try {
       p50Ms: +percentile(sorted, 50).toFixed(2), p95Ms: +percentile(sorted, 95).toFixed(2),
       coldStartMs: +out.coldStartMs.toFixed(1), downloadBytes: out.downloadBytes, top: out.top, note: c.note,
     };
+    if (out.modelTimes.length) r.modelP50Ms = +percentile([...out.modelTimes].sort((a, b) => a - b), 50).toFixed(2);
     results.push(r);
-    console.log(`${c.model.padEnd(26)} ${c.name.padEnd(16)} p50 ${r.p50Ms.toFixed(1).padStart(6)} ms  p95 ${r.p95Ms.toFixed(1).padStart(6)} ms  cold ${r.coldStartMs.toFixed(0).padStart(5)} ms  ${(r.downloadBytes / 1e6).toFixed(2)} MB`);
+    const alone = r.modelP50Ms ? `  (model alone p50 ${r.modelP50Ms.toFixed(1)} ms)` : '';
+    console.log(`${c.model.padEnd(26)} ${c.name.padEnd(16)} p50 ${r.p50Ms.toFixed(1).padStart(6)} ms  p95 ${r.p95Ms.toFixed(1).padStart(6)} ms  cold ${r.coldStartMs.toFixed(0).padStart(5)} ms  ${(r.downloadBytes / 1e6).toFixed(2)} MB${alone}`);
   }
 } finally {
   await browser.close();
@@ -158,7 +160,7 @@ for (const { backend, model, m } of nativeCases) {
 }
 
 if (args.json) {
-  writeFileSync(args.json, JSON.stringify({ chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
+  writeFileSync(args.json, JSON.stringify({ chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
   console.log(`wrote ${args.json}`);
 }
 if (!args.smoke && !args.only) {
@@ -179,19 +181,20 @@ function markdown() {
     `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus()[0].model}, ${os.cpus().length} cores, `
       + `Chromium ${chromium} headless, Node ${process.version}; one thread each, ${runs} timed single-image inferences after ${warmup} warm-up runs, `
       + 'fresh browser context (empty cache) per runtime, files served gzip-compressed. mobilenet-wasm times `classify(ImageData)` end to end '
-      + '(resize, crop, normalise, model, softmax, top 5); the peers time their model call on a prepared tensor. '
+      + '(resize to 256, centre crop, normalise, model, softmax, top 5; "model alone" is its `stats().inference` over the same runs); '
+      + 'the peers time their model call on a prepared tensor. '
       + 'Cold start = runtime scripts + wasm + model fetched, compiled, built, and the first inference. '
       + 'Ratios are mobilenet-wasm ÷ peer (below 1.00: we are faster / smaller).', '',
   ];
   for (const model of Object.keys(MODELS)) {
     const rows = results.filter((r) => r.model === model);
     const ours = rows.find((r) => r.name === 'mobilenet-wasm');
-    lines.push(`## ${model}`, '', '| runtime | p50 ms | p95 ms | cold start ms | download MB | p50 ratio | cold ratio | download ratio | note |', '|---|---|---|---|---|---|---|---|---|');
+    lines.push(`## ${model}`, '', '| runtime | p50 ms | model alone p50 ms | p95 ms | cold start ms | download MB | p50 ratio | cold ratio | download ratio | note |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       const ratio = (a, b) => (r === ours ? '—' : (a / b).toFixed(2));
-      lines.push(`| ${r.name} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.coldStartMs.toFixed(0)} | ${mb(r.downloadBytes)} | ${ratio(ours.p50Ms, r.p50Ms)} | ${ratio(ours.coldStartMs, r.coldStartMs)} | ${ratio(ours.downloadBytes, r.downloadBytes)} | ${r.note ?? ''} |`);
+      lines.push(`| ${r.name} | ${r.p50Ms.toFixed(1)} | ${r.modelP50Ms?.toFixed(1) ?? '—'} | ${r.p95Ms.toFixed(1)} | ${r.coldStartMs.toFixed(0)} | ${mb(r.downloadBytes)} | ${ratio(ours.p50Ms, r.p50Ms)} | ${ratio(ours.coldStartMs, r.coldStartMs)} | ${ratio(ours.downloadBytes, r.downloadBytes)} | ${r.note ?? ''} |`);
     }
-    for (const n of native.filter((x) => x.model === model)) lines.push(`| ${n.name} (x86_64) | ${n.p50Ms.toFixed(1)} | ${n.p95Ms.toFixed(1)} | build ${n.buildMs.toFixed(0)} | — | — | — | — | ${n.runs} runs |`);
+    for (const n of native.filter((x) => x.model === model)) lines.push(`| ${n.name} (x86_64) | ${n.p50Ms.toFixed(1)} | — | ${n.p95Ms.toFixed(1)} | build ${n.buildMs.toFixed(0)} | — | — | — | — | ${n.runs} runs |`);
     lines.push('');
   }
   return lines.join('\n');

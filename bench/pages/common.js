@@ -37,26 +37,35 @@ export function chwFloat(image) {
 
 /**
  * `setup(image)` loads the runtime and model and resolves to `infer()`, which runs one
- * inference to the output values and resolves to the index of the best class.
+ * inference to the output values and resolves to the index of the best class, or to
+ * `{ top, modelMs }` when the runtime also reports the time of its model alone.
  */
 export async function bench(setup) {
   try {
     const image = await input();
     const t0 = performance.now();
-    const infer = await setup(image, params);
+    const run = await setup(image, params);
+    const modelTimes = [];
+    const infer = async () => {
+      const r = await run();
+      if (typeof r === 'number') return r;
+      modelTimes.push(r.modelMs);
+      return r.top;
+    };
     const top = await infer();
     const coldStartMs = performance.now() - t0;
     const downloadBytes = performance.getEntriesByType('resource')
       .filter((e) => e.startTime >= t0)
       .reduce((n, e) => n + e.transferSize, 0);
     for (let i = 0; i < warmup; i++) await infer();
+    modelTimes.length = 0;
     const times = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
       await infer();
       times.push(performance.now() - t);
     }
-    window.__bench = { coldStartMs, downloadBytes, times, top };
+    window.__bench = { coldStartMs, downloadBytes, times, top, modelTimes };
   } catch (e) {
     window.__benchError = `${e.message}\n${e.stack ?? ''}`;
   }
