@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+// Resolved: the package server compares normalised request paths against it, and the test script
+// passes `$(pwd)/../shared/models`, whose `..` would otherwise make every model path look outside.
+export const modelsDir = path.resolve(process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models'));
 export const golden = path.join(modelsDir, '../golden/imagenet-samples');
 
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
