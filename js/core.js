@@ -83,7 +83,7 @@ export function makeClassifier(env) {
       registry?.register(this, inner, this);
     }
 
-    /** Loads a model: `{ model, labels, integrity, simd, kernels }`, all optional. */
+    /** Loads a model: `{ model, labels, integrity, precision, simd, kernels }`, all optional. */
     static async load(options = {}) {
       const t0 = now();
       const init = env.init(options.simd);
@@ -109,7 +109,7 @@ export function makeClassifier(env) {
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined);
+      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined);
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
       return new Classifier(inner);
     }

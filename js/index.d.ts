@@ -16,6 +16,13 @@ export interface LoadOptions {
   /** `sha256-<base64>` of the model file (one per file for a split model); a mismatch throws `E_INTEGRITY`. */
   integrity?: string | string[];
   /**
+   * The arithmetic: 'int8' runs the quantized file in 8-bit integers as TFLite does (its outputs
+   * land on TFLite's own); 'float32' runs it on dequantized weights. Default: 'int8' for fully
+   * quantized MobileNet V1 / V2 files, 'float32' otherwise (V3, float files). Asking for 'int8'
+   * on a file without an integer form throws `E_MODEL_UNSUPPORTED`.
+   */
+  precision?: Precision;
+  /**
    * Which wasm build to load, honoured by the first load only: 'relaxed-simd' (fused
    * multiply-add) or 'simd128'. Default: relaxed SIMD where the engine validates it.
    */
@@ -28,6 +35,8 @@ export interface LoadOptions {
 }
 
 export type SimdLevel = 'relaxed-simd' | 'simd128';
+
+export type Precision = 'int8' | 'float32';
 
 export interface ClassifyOptions { /** Default 5. */ topK?: number }
 
@@ -43,6 +52,8 @@ export interface ModelInfo {
   sha256: string;
   modelBytes: number;
   quantizationEmulated: boolean;
+  /** The arithmetic the model runs in. */
+  precision: Precision;
   /** The wasm build running this model. */
   simd: SimdLevel;
 }

@@ -1,12 +1,12 @@
 //! The whole job: model + labels + preprocessing + statistics.
 
-use burn::tensor::Device;
-use serde::Serialize;
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::decode::{self, MAX_DECODED_BYTES};
 use crate::error::{Error, Result};
-use crate::model::{MobileNet, MobileNetConfig, generated_weights};
+use crate::model::{MobileNet, MobileNetConfig, Output, QuantMobileNet, generated_weights};
 use crate::preprocess::{self, PixelFormat, Pixels};
 use crate::stats::{Recorder, Stats};
 use crate::tflite::{self, InputScaling};
@@ -20,6 +20,47 @@ pub struct Prediction {
     pub label: String,
     /// Softmax probability.
     pub probability: f32,
+}
+
+/// The arithmetic a classifier runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 8-bit integers, as TFLite runs the quantized files: the default wherever the file is a
+    /// fully quantized MobileNet V1 or V2.
+    Int8,
+    /// 32-bit floats on the dequantized weights: every file, the default for V3 and float files.
+    Float32,
+}
+
+impl Precision {
+    /// `"int8"` or `"float32"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Int8 => "int8",
+            Precision::Float32 => "float32",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "int8" => Ok(Precision::Int8),
+            "float32" => Ok(Precision::Float32),
+            other => Err(Error::Argument(format!(
+                "precision must be 'int8' or 'float32', not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The network a classifier runs.
+#[derive(Debug)]
+enum Net {
+    Float(MobileNet),
+    Int8(QuantMobileNet),
 }
 
 /// What a loaded model is.
@@ -44,12 +85,14 @@ pub struct ModelInfo {
     pub model_bytes: usize,
     /// Whether activations are rounded onto the file's quantization grid (V3 files).
     pub quantization_emulated: bool,
+    /// The arithmetic it runs in.
+    pub precision: Precision,
 }
 
 /// A ready-to-use MobileNet classifier.
 #[derive(Debug)]
 pub struct Classifier {
-    model: MobileNet,
+    model: Net,
     config: MobileNetConfig,
     parameters: usize,
     embedding_size: usize,
@@ -95,25 +138,64 @@ fn output_labels(
 impl Classifier {
     /// Loads a classifier from TFLite file(s) (backbone then head for a split model).
     /// `labels` overrides the labels packed in the file; without either, classes are numbered.
+    /// Runs in 8-bit integers where the file allows it ([`Precision::Int8`]), else in floats.
     pub fn from_tflite(
         files: &[&[u8]],
         labels: Option<Vec<String>>,
         device: &Device,
     ) -> Result<Self> {
+        Self::from_tflite_with(files, labels, None, device)
+    }
+
+    /// [`Classifier::from_tflite`] in the given precision (`None`: int8 where the file allows
+    /// it). Asking for int8 on a file without an integer form is `E_MODEL_UNSUPPORTED`.
+    pub fn from_tflite_with(
+        files: &[&[u8]],
+        labels: Option<Vec<String>>,
+        precision: Option<Precision>,
+        device: &Device,
+    ) -> Result<Self> {
         let start = Instant::now();
         let loaded = tflite::load(files)?;
-        let mut convs = loaded.convs.into_iter();
         let arch = loaded.config.architecture();
-        let model = MobileNet::new(
-            &arch,
-            |_| {
-                convs
-                    .next()
-                    .expect("recognise() returned one convolution per spec")
-                    .weights
-            },
-            device,
-        );
+        let precision = match (precision, &loaded.quant) {
+            (None, Some(_)) | (Some(Precision::Int8), Some(_)) => Precision::Int8,
+            (None, None) | (Some(Precision::Float32), _) => Precision::Float32,
+            (Some(Precision::Int8), None) => {
+                return Err(Error::ModelUnsupported(format!(
+                    "{} has no int8 form here (the int8 model runs fully quantized MobileNet V1 \
+                     and V2 files); use precision 'float32'",
+                    loaded.config.version.name()
+                )));
+            }
+        };
+        let model = match (precision, &loaded.quant) {
+            (Precision::Int8, Some(graph)) => {
+                let convs: Vec<_> = loaded
+                    .convs
+                    .iter()
+                    .map(|c| {
+                        c.quant
+                            .as_ref()
+                            .expect("a quantized graph has quantized convs")
+                    })
+                    .collect();
+                Net::Int8(QuantMobileNet::new(&arch, &convs, graph, device)?)
+            }
+            _ => {
+                let mut convs = loaded.convs.into_iter();
+                Net::Float(MobileNet::new(
+                    &arch,
+                    |_| {
+                        convs
+                            .next()
+                            .expect("recognise() returned one convolution per spec")
+                            .weights
+                    },
+                    device,
+                ))
+            }
+        };
         let mut classifier = Self::assemble(
             model,
             loaded.config,
@@ -123,7 +205,8 @@ impl Classifier {
             loaded.sha256.join("+"),
             loaded.bytes,
         )?;
-        classifier.quantization_emulated = loaded.quantization_emulated;
+        classifier.quantization_emulated =
+            precision == Precision::Float32 && loaded.quantization_emulated;
         classifier
             .recorder
             .set_build(start.elapsed().as_secs_f64() * 1e3);
@@ -133,7 +216,11 @@ impl Classifier {
     /// A classifier with generated weights: for architectures without a published file and for
     /// latency measurements. Its predictions mean nothing.
     pub fn generated(config: MobileNetConfig, seed: u64, device: &Device) -> Result<Self> {
-        let model = MobileNet::new(&config.architecture(), generated_weights(seed), device);
+        let model = Net::Float(MobileNet::new(
+            &config.architecture(),
+            generated_weights(seed),
+            device,
+        ));
         let scaling = InputScaling {
             scale: 1.0 / 127.5,
             zero_point: 127.5,
@@ -142,7 +229,7 @@ impl Classifier {
     }
 
     fn assemble(
-        model: MobileNet,
+        model: Net,
         config: MobileNetConfig,
         labels: Option<Vec<String>>,
         scaling: InputScaling,
@@ -185,6 +272,15 @@ impl Classifier {
             sha256: self.sha256.clone(),
             model_bytes: self.model_bytes,
             quantization_emulated: self.quantization_emulated,
+            precision: self.precision(),
+        }
+    }
+
+    /// The arithmetic it runs in.
+    pub fn precision(&self) -> Precision {
+        match self.model {
+            Net::Float(_) => Precision::Float32,
+            Net::Int8(_) => Precision::Int8,
         }
     }
 
@@ -213,8 +309,13 @@ impl Classifier {
             )));
         }
         let start = Instant::now();
-        let x = preprocess::to_tensor(crop, s, self.scaling, &self.device);
-        let out = self.model.forward(x);
+        let out: Output = match &self.model {
+            Net::Float(m) => m.forward(preprocess::to_tensor(crop, s, self.scaling, &self.device)),
+            Net::Int8(m) => {
+                let data = TensorData::new(crop.to_vec(), [1, s, s, 3]);
+                m.forward(Tensor::<4, Int>::from_data(data, (&self.device, DType::U8)))
+            }
+        };
         let embedding = out
             .embedding
             .into_data()

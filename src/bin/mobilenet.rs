@@ -16,7 +16,7 @@ mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
     use mobilenet_wasm::catalog::{self, imagenet_labels, imagenet_wnids, models_dir};
     use mobilenet_wasm::stats::percentile;
-    use mobilenet_wasm::{Classifier, Device, Error, Result};
+    use mobilenet_wasm::{Classifier, Device, Error, Precision, Result};
     use serde::Serialize;
 
     #[derive(Parser)]
@@ -58,6 +58,13 @@ mod cli {
         /// Compute backend.
         #[arg(long, value_enum, default_value = "flex")]
         backend: Backend,
+        /// Arithmetic: int8 or float32 (default: int8 where the file is a quantized V1 / V2).
+        #[arg(long, value_parser = parse_precision)]
+        precision: Option<Precision>,
+    }
+
+    fn parse_precision(s: &str) -> std::result::Result<Precision, String> {
+        s.parse().map_err(|e: Error| e.to_string())
     }
 
     #[derive(Subcommand)]
@@ -115,6 +122,9 @@ mod cli {
             /// The plain-burn path instead of the hand-written kernels (for before/after).
             #[arg(long)]
             no_kernels: bool,
+            /// Arithmetic: int8 or float32 (default: int8 where the file allows it).
+            #[arg(long, value_parser = parse_precision)]
+            precision: Option<Precision>,
             /// Print JSON.
             #[arg(long)]
             json: bool,
@@ -152,7 +162,7 @@ mod cli {
                 .then(default_labels)
                 .flatten()
         });
-        Classifier::from_tflite(&refs, labels, &args.backend.device())
+        Classifier::from_tflite_with(&refs, labels, args.precision, &args.backend.device())
     }
 
     #[derive(Serialize)]
@@ -249,6 +259,7 @@ mod cli {
     #[serde(rename_all = "camelCase")]
     struct BenchRow {
         name: String,
+        precision: &'static str,
         runs: usize,
         p50_ms: f64,
         p95_ms: f64,
@@ -260,10 +271,11 @@ mod cli {
         files: &[Vec<u8>],
         runs: usize,
         warmup: usize,
+        precision: Option<Precision>,
         device: &Device,
     ) -> Result<BenchRow> {
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-        let mut clf = Classifier::from_tflite(&refs, None, device)?;
+        let mut clf = Classifier::from_tflite_with(&refs, None, precision, device)?;
         let s = clf.config().resolution;
         let crop: Vec<u8> = (0..s * s * 3).map(|i| (i * 31 % 251) as u8).collect();
         for _ in 0..warmup {
@@ -278,6 +290,7 @@ mod cli {
         times.sort_by(f64::total_cmp);
         Ok(BenchRow {
             name,
+            precision: clf.precision().name(),
             runs,
             p50_ms: percentile(&times, 50.0),
             p95_ms: percentile(&times, 95.0),
@@ -354,6 +367,7 @@ mod cli {
                 warmup,
                 backend,
                 no_kernels,
+                precision,
                 json,
             } => {
                 mobilenet_wasm::kernels::set_enabled(!no_kernels);
@@ -369,6 +383,7 @@ mod cli {
                             &entry.read()?,
                             runs,
                             warmup,
+                            precision,
                             &device,
                         )?);
                     }
@@ -380,7 +395,7 @@ mod cli {
                         .map(|p| p.display().to_string())
                         .collect::<Vec<_>>()
                         .join(" + ");
-                    rows.push(bench_one(name, &files, runs, warmup, &device)?);
+                    rows.push(bench_one(name, &files, runs, warmup, precision, &device)?);
                 }
                 if json {
                     println!(
@@ -389,12 +404,12 @@ mod cli {
                     );
                 } else {
                     println!(
-                        "| model | runs | p50 ms | p95 ms | build ms |\n|---|---|---|---|---|"
+                        "| model | precision | runs | p50 ms | p95 ms | build ms |\n|---|---|---|---|---|---|"
                     );
                     for r in rows {
                         println!(
-                            "| {} | {} | {:.2} | {:.2} | {:.1} |",
-                            r.name, r.runs, r.p50_ms, r.p95_ms, r.build_ms
+                            "| {} | {} | {} | {:.2} | {:.2} | {:.1} |",
+                            r.name, r.precision, r.runs, r.p50_ms, r.p95_ms, r.build_ms
                         );
                     }
                 }

@@ -15,19 +15,26 @@ pub mod depthwise;
 pub mod direct;
 mod epilogue;
 pub mod pointwise;
+pub mod qdepthwise;
+pub mod qdirect;
+pub mod qgemm;
+pub mod qsimd;
+pub mod quantized;
+mod requant;
 pub mod simd;
 
 use core::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::backend::flex::{FlexTensor, Layout};
-use burn::backend::tensor::FloatTensor;
+use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Dispatch, DispatchKindConversion, DispatchTensor, Flex, backend_extension};
 use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Bytes, DType, Shape, Tensor};
 
 pub use epilogue::{Epilogue, EpilogueAct};
+pub use requant::Requant;
 
 use crate::model::same_padding;
 use depthwise::Window;
@@ -170,6 +177,40 @@ pub trait KernelBackend: burn::backend::Backend {
         project_weight: FloatTensor<Self>,
         project_bias: FloatTensor<Self>,
         block: Block,
+    ) -> FloatTensor<Self>;
+
+    /// 8-bit convolution: `x` `[N, H, W, Cin]` u8 quanta, `weight` i16 packed
+    /// ([`quantized::qpack`]), `bias` i32 `[Cout]`, `multiplier` f32 `[Cout]` →
+    /// `[N, H', W', Cout]` u8 quanta, requantized as `requant` says.
+    fn qconv2d_nhwc(
+        x: IntTensor<Self>,
+        weight: IntTensor<Self>,
+        bias: IntTensor<Self>,
+        multiplier: FloatTensor<Self>,
+        conv: Conv,
+        requant: Requant,
+    ) -> IntTensor<Self>;
+
+    /// [`KernelBackend::qconv2d_nhwc`] followed by the residual addition of `residual` (u8
+    /// quanta `[N, H', W', Cout]`) that `requant.add` describes.
+    fn qconv2d_nhwc_add(
+        x: IntTensor<Self>,
+        weight: IntTensor<Self>,
+        bias: IntTensor<Self>,
+        multiplier: FloatTensor<Self>,
+        residual: IntTensor<Self>,
+        conv: Conv,
+        requant: Requant,
+    ) -> IntTensor<Self>;
+
+    /// 8-bit convolution with a real-valued output `float(acc) · scale[c]` (the logits).
+    fn qconv2d_nhwc_real(
+        x: IntTensor<Self>,
+        weight: IntTensor<Self>,
+        bias: IntTensor<Self>,
+        scale: FloatTensor<Self>,
+        conv: Conv,
+        input_zero_point: i32,
     ) -> FloatTensor<Self>;
 }
 
@@ -408,6 +449,40 @@ impl KernelBackend for Flex {
     ) -> FlexTensor {
         let dw = (depthwise_weight, depthwise_bias);
         flex_block(x, None, dw, (project_weight, project_bias), block)
+    }
+
+    fn qconv2d_nhwc(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        multiplier: FlexTensor,
+        conv: Conv,
+        requant: Requant,
+    ) -> FlexTensor {
+        quantized::flex_qconv2d(x, weight, bias, multiplier, None, conv, requant)
+    }
+
+    fn qconv2d_nhwc_add(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        multiplier: FlexTensor,
+        residual: FlexTensor,
+        conv: Conv,
+        requant: Requant,
+    ) -> FlexTensor {
+        quantized::flex_qconv2d(x, weight, bias, multiplier, Some(residual), conv, requant)
+    }
+
+    fn qconv2d_nhwc_real(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        scale: FlexTensor,
+        conv: Conv,
+        input_zero_point: i32,
+    ) -> FlexTensor {
+        quantized::flex_qconv2d_real(x, weight, bias, scale, conv, input_zero_point)
     }
 }
 
@@ -656,5 +731,39 @@ impl KernelBackend for burn::backend::NdArray {
         )
         .try_into_primitive::<Self>()
         .expect("an ndarray tensor stays on ndarray")
+    }
+
+    fn qconv2d_nhwc(
+        x: IntTensor<Self>,
+        weight: IntTensor<Self>,
+        bias: IntTensor<Self>,
+        multiplier: FloatTensor<Self>,
+        conv: Conv,
+        requant: Requant,
+    ) -> IntTensor<Self> {
+        quantized::qreference_on::<Self>(x, weight, bias, multiplier, None, conv, requant)
+    }
+
+    fn qconv2d_nhwc_add(
+        x: IntTensor<Self>,
+        weight: IntTensor<Self>,
+        bias: IntTensor<Self>,
+        multiplier: FloatTensor<Self>,
+        residual: IntTensor<Self>,
+        conv: Conv,
+        requant: Requant,
+    ) -> IntTensor<Self> {
+        quantized::qreference_on::<Self>(x, weight, bias, multiplier, Some(residual), conv, requant)
+    }
+
+    fn qconv2d_nhwc_real(
+        x: IntTensor<Self>,
+        weight: IntTensor<Self>,
+        bias: IntTensor<Self>,
+        scale: FloatTensor<Self>,
+        conv: Conv,
+        input_zero_point: i32,
+    ) -> FloatTensor<Self> {
+        quantized::qreference_real_on::<Self>(x, weight, bias, scale, conv, input_zero_point)
     }
 }

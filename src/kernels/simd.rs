@@ -163,14 +163,26 @@ mod imp {
             // SAFETY: SSE2 baseline.
             Self(unsafe { _mm_min_ps(_mm_max_ps(self.0, lo.0), hi.0) })
         }
-        /// Rounds half to even (lane by lane: SSE2 has no rounding instruction).
+        /// Rounds half to even. SSE2 has no rounding instruction: below 2^23 in magnitude,
+        /// `(|x| + 2^23) − 2^23` rounds `|x|` to an integer in the default mode (half to even),
+        /// and the sign is put back; from 2^23 on every f32 is an integer already (and NaN
+        /// passes through).
         #[inline(always)]
         pub fn round(self) -> Self {
-            let mut a = [0.0f32; 4];
-            // SAFETY: `a` holds four f32s.
+            // SAFETY: SSE2 baseline.
             unsafe {
-                self.store(a.as_mut_ptr());
-                Self::load(a.map(f32::round_ties_even).as_ptr())
+                let sign = _mm_set1_ps(-0.0);
+                let magic = _mm_set1_ps(8_388_608.0);
+                let abs = _mm_andnot_ps(sign, self.0);
+                let rounded = _mm_or_ps(
+                    _mm_sub_ps(_mm_add_ps(abs, magic), magic),
+                    _mm_and_ps(sign, self.0),
+                );
+                let small = _mm_cmplt_ps(abs, magic);
+                Self(_mm_or_ps(
+                    _mm_and_ps(small, rounded),
+                    _mm_andnot_ps(small, self.0),
+                ))
             }
         }
     }

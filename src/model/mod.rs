@@ -4,6 +4,8 @@ mod blocks;
 mod config;
 mod generated;
 mod mobilenet;
+mod quant;
+mod quantized;
 
 pub use blocks::{ConvWeights, same_padding};
 pub use config::{
@@ -12,3 +14,5 @@ pub use config::{
 };
 pub use generated::generated_weights;
 pub use mobilenet::{MobileNet, Output};
+pub use quant::{AddQuant, AddRequant, GraphQuant, PoolQuant, QParams, QuantConv};
+pub use quantized::{QBlock, QConv, QuantMobileNet};

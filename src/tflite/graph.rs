@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::reader::{DType, FusedActivation, OpKind, Padding, TfliteFile};
 use crate::error::{Error, Result};
-use crate::model::{Activation, ConvWeights};
+use crate::model::{Activation, AddQuant, ConvWeights, PoolQuant, QParams, QuantConv};
 
 /// A convolution read from the file, weights already dequantized into burn's layout.
 #[derive(Debug, Clone)]
@@ -30,6 +30,17 @@ pub struct LoadedConv {
     /// Weights, bias, and the activation inferred from the fused option, the output range or
     /// a following HARD_SWISH / hard-sigmoid (with the range TFLite saturates the output to).
     pub weights: ConvWeights,
+    /// The integer form, when input, weights, bias and output are all 8-bit quantized.
+    pub quant: Option<QuantConv>,
+}
+
+/// Quantization of a structural step, when its tensors are 8-bit quantized.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepQuant {
+    /// A residual addition.
+    Add(AddQuant),
+    /// A global pooling.
+    Pool(PoolQuant),
 }
 
 /// Structure between convolutions, in execution order.
@@ -65,6 +76,10 @@ pub struct Walk {
     pub convs: Vec<LoadedConv>,
     /// Structure in execution order.
     pub steps: Vec<Step>,
+    /// Quantization of each step of [`Walk::steps`] that has its own (additions, pooling).
+    pub step_quant: Vec<Option<StepQuant>>,
+    /// Quantization of the graph input, when it is an 8-bit tensor.
+    pub input_quant: Option<QParams>,
 }
 
 impl Walk {
@@ -142,6 +157,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
     let mut source: HashMap<usize, Source> = HashMap::new();
     let mut convs: Vec<LoadedConv> = Vec::new();
     let mut steps = Vec::new();
+    let mut step_quant = Vec::new();
 
     let activation_input = |inputs: &[Option<usize>], op: &str| -> Result<usize> {
         inputs
@@ -247,6 +263,17 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     None => vec![0.0; cout],
                 };
                 let range = file.tensors[out].quantized_range();
+                let quant = quant_conv(
+                    file,
+                    QuantIo {
+                        x,
+                        w,
+                        bias: op.inputs.get(2).copied().flatten(),
+                        out,
+                    },
+                    *activation,
+                    depthwise,
+                );
                 let activation = infer_activation(*activation, range)?;
                 // A rectified output saturates at the top of its quantized range in TFLite.
                 let saturation = match activation {
@@ -255,6 +282,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 };
                 source.insert(out, Source::Conv(convs.len()));
                 steps.push(Step::Conv(convs.len()));
+                step_quant.push(None);
                 convs.push(LoadedConv {
                     name: file.tensors[out].name.clone(),
                     in_channels: cin,
@@ -273,6 +301,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                             .filter(|q| q.scale.len() == 1)
                             .map(|q| q.scale[0]),
                     },
+                    quant,
                 });
             }
             OpKind::HardSwish => {
@@ -301,11 +330,33 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 let constant = ins.iter().position(|&i| file.tensors[i].is_constant());
                 match (constant, is_add) {
                     (None, true) => {
+                        // The projection just computed is one operand; the block input the other.
+                        let latest = convs.len().checked_sub(1);
+                        let is_latest = |i: usize| matches!(source.get(&i), Some(&Source::Conv(c)) if Some(c) == latest);
+                        let (a, b) = if is_latest(ins[1]) {
+                            (ins[0], ins[1])
+                        } else {
+                            (ins[1], ins[0])
+                        };
+                        let quant = match (
+                            file.activation_quant(a),
+                            file.activation_quant(b),
+                            file.activation_quant(out),
+                        ) {
+                            (Some(a), Some(b), Some(output))
+                                if is_latest(ins[0]) != is_latest(ins[1]) =>
+                            {
+                                Some(StepQuant::Add(AddQuant { a, b, output }))
+                            }
+                            _ => None,
+                        };
                         steps.push(Step::Add);
+                        step_quant.push(quant);
                         source.insert(out, Source::Other);
                     }
                     (None, false) => {
                         steps.push(Step::Gate);
+                        step_quant.push(None);
                         source.insert(out, Source::Other);
                     }
                     // relu6(conv + 3) / 6: the hard-sigmoid gate of squeeze-excite.
@@ -355,6 +406,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     source.insert(out, s);
                 } else {
                     steps.push(Step::Pool);
+                    step_quant.push(pool_quant(file, x, out));
                     source.insert(out, Source::Other);
                 }
             }
@@ -367,7 +419,9 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         "MEAN producing {out_shape:?}, not a global pool"
                     )));
                 }
+                let x = activation_input(&op.inputs, "MEAN")?;
                 steps.push(Step::Pool);
+                step_quant.push(pool_quant(file, x, out));
                 source.insert(out, Source::Other);
             }
             OpKind::Reshape | OpKind::Squeeze | OpKind::Quantize | OpKind::Dequantize => {
@@ -391,5 +445,100 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
         input_scaling,
         convs,
         steps,
+        step_quant,
+        input_quant: file.activation_quant(input),
+    })
+}
+
+/// The tensors of one convolution.
+struct QuantIo {
+    x: usize,
+    w: usize,
+    bias: Option<usize>,
+    out: usize,
+}
+
+fn pool_quant(file: &TfliteFile<'_>, x: usize, out: usize) -> Option<StepQuant> {
+    Some(StepQuant::Pool(PoolQuant {
+        input: file.activation_quant(x)?,
+        output: file.activation_quant(out)?,
+    }))
+}
+
+/// The integer form of a convolution, or `None` when any of its tensors is not 8-bit
+/// quantized (per tensor for activations, per tensor or per output channel for weights) or its
+/// bias is not int32 on the input × weight scale.
+fn quant_conv(
+    file: &TfliteFile<'_>,
+    io: QuantIo,
+    fused: FusedActivation,
+    depthwise: bool,
+) -> Option<QuantConv> {
+    let input = file.activation_quant(io.x)?;
+    let output = file.activation_quant(io.out)?;
+    let wt = &file.tensors[io.w];
+    if !matches!(wt.dtype, DType::U8 | DType::I8) {
+        return None;
+    }
+    let (raw, scales) = file.integers(io.w).ok()?;
+    let q = wt.quantization.as_ref()?;
+    // Per-channel scales must run along the output channels: O of OHWI, or O of 1HWO.
+    let out_axis = if depthwise { 3 } else { 0 };
+    let cout = wt.shape[out_axis];
+    if scales.len() != 1 && (scales.len() != cout || q.axis != out_axis) {
+        return None;
+    }
+    if raw.iter().any(|v| !(-255..=255).contains(v)) {
+        return None;
+    }
+    let weight_scale: Vec<f32> = (0..cout)
+        .map(|c| scales[if scales.len() == 1 { 0 } else { c }])
+        .collect();
+    let weight: Vec<i16> = if depthwise {
+        raw.iter().map(|&v| v as i16).collect()
+    } else {
+        let taps = raw.len() / cout;
+        let mut hwio = vec![0i16; raw.len()];
+        for (o, filter) in raw.chunks_exact(taps).enumerate() {
+            for (tap, v) in filter.iter().enumerate() {
+                hwio[tap * cout + o] = *v as i16;
+            }
+        }
+        hwio
+    };
+    let bias = match io.bias {
+        Some(b) => {
+            let bt = &file.tensors[b];
+            if bt.dtype != DType::I32 {
+                return None;
+            }
+            let (values, bias_scales) = file.integers(b).ok()?;
+            // TFLite requires bias scale = input scale × weight scale; refuse anything else.
+            let consistent = bias_scales.iter().enumerate().all(|(c, &s)| {
+                let expected = input.scale * weight_scale[c.min(cout - 1)];
+                (s - expected).abs() <= 1e-3 * expected
+            });
+            if values.len() != cout || !consistent {
+                return None;
+            }
+            values
+        }
+        None => vec![0; cout],
+    };
+    let zo = output.zero_point;
+    let step = |v: f32| (v / output.scale).round() as i32;
+    let range = match fused {
+        FusedActivation::None => (0, 255),
+        FusedActivation::Relu => (zo.max(0), 255),
+        FusedActivation::Relu6 => (zo.max(0), (zo + step(6.0)).min(255)),
+        FusedActivation::Other => return None,
+    };
+    Some(QuantConv {
+        input,
+        output,
+        weight,
+        weight_scale,
+        bias,
+        range: (range.0 as u8, range.1.max(range.0) as u8),
     })
 }

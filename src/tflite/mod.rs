@@ -12,9 +12,9 @@ mod schema_generated;
 /// can build TFLite files.
 pub use schema_generated::tflite as schema;
 
-pub use graph::{InputScaling, LoadedConv, Step, Walk, walk};
+pub use graph::{InputScaling, LoadedConv, Step, StepQuant, Walk, walk};
 pub use reader::{DType, MAX_MODEL_BYTES, TensorInfo, TfliteFile};
-pub use recognise::recognise;
+pub use recognise::{Recognised, recognise};
 mod labels;
 
 pub use labels::embedded_labels;
@@ -22,7 +22,7 @@ pub use labels::embedded_labels;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{MobileNetConfig, Version};
+use crate::model::{GraphQuant, MobileNetConfig, QParams, Version};
 
 /// A model read from one file, or from several chained files (backbone, then head).
 #[derive(Debug, Clone)]
@@ -41,6 +41,10 @@ pub struct LoadedModel {
     pub bytes: usize,
     /// Whether convolution outputs are rounded onto their quantized grid.
     pub quantization_emulated: bool,
+    /// The integer form of the whole graph, when it has one the int8 model runs: a MobileNet V1
+    /// or V2 whose every convolution, addition and pooling is 8-bit quantized, each tensor
+    /// quantized alike wherever it is read.
+    pub quant: Option<GraphQuant>,
 }
 
 /// Hex sha256 of `bytes`.
@@ -91,9 +95,16 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
             Step::Conv(i) => Step::Conv(i + offset),
             other => *other,
         }));
+        walked.step_quant.extend(next.step_quant);
         walked.convs.extend(next.convs);
     }
-    let (config, mut convs) = recognise(&walked)?;
+    let Recognised {
+        config,
+        mut convs,
+        add_steps,
+        pool_step,
+    } = recognise(&walked)?;
+    let quant = graph_quant(&walked, &convs, &add_steps, pool_step, &config);
     // Quantization emulation: a float port of the quantized V3 graphs drifts from TFLite
     // (golden top-1 76.1 % vs 78.4 %); rounding each convolution's output onto its quantized
     // grid brings it to 79.4 %. V1 and V2 match within 0.6 points without it, so they skip
@@ -115,7 +126,76 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
         sha256: files.iter().map(|f| sha256_hex(f)).collect(),
         bytes: files.iter().map(|f| f.len()).sum(),
         quantization_emulated,
+        quant,
     })
+}
+
+/// The integer plan of a recognised V1 / V2 graph, or `None` when some step is not 8-bit
+/// quantized or a tensor is read with other parameters than it was written with.
+fn graph_quant(
+    walk: &Walk,
+    convs: &[LoadedConv],
+    add_steps: &[Option<usize>],
+    pool_step: usize,
+    config: &MobileNetConfig,
+) -> Option<GraphQuant> {
+    if !matches!(config.version, Version::V1 | Version::V2) {
+        return None;
+    }
+    let arch = config.architecture();
+    let input = walk.input_quant?;
+    let q: Vec<_> = convs
+        .iter()
+        .map(|c| c.quant.as_ref())
+        .collect::<Option<_>>()?;
+    let adds: Vec<_> = add_steps
+        .iter()
+        .map(|s| match s {
+            None => Some(None),
+            Some(i) => match walk.step_quant.get(*i) {
+                Some(Some(StepQuant::Add(a))) => Some(Some(*a)),
+                _ => None,
+            },
+        })
+        .collect::<Option<_>>()?;
+    let pool = match walk.step_quant.get(pool_step) {
+        Some(Some(StepQuant::Pool(p))) => *p,
+        _ => None?,
+    };
+    // Each tensor must be read with the parameters it was written with: the output of one step
+    // is the input of the next (the stem's input may differ from the graph's: requantized).
+    let same = |a: QParams, b: QParams| a == b;
+    let mut current = q[0].output;
+    let mut i = 1;
+    for (add, block) in adds.iter().zip(&arch.blocks) {
+        let block_input = current;
+        let n = 2 + usize::from(block.expand.is_some());
+        for c in q.get(i..i + n)? {
+            if !same(c.input, current) {
+                return None;
+            }
+            current = c.output;
+        }
+        i += n;
+        if let Some(a) = add {
+            if !same(a.a, block_input) || !same(a.b, current) {
+                return None;
+            }
+            current = a.output;
+        }
+    }
+    // What follows the blocks: V2's last 1×1 convolution, then pooling, then the classifier.
+    while i < q.len() - 1 {
+        if !same(q[i].input, current) {
+            return None;
+        }
+        current = q[i].output;
+        i += 1;
+    }
+    if !same(pool.input, current) || !same(q[i].input, pool.output) {
+        return None;
+    }
+    Some(GraphQuant { input, adds, pool })
 }
 
 /// Checks `bytes` against a Subresource-Integrity string `sha256-<base64>`.

@@ -608,6 +608,87 @@ impl<'a> TfliteFile<'a> {
         Ok(values)
     }
 
+    /// Integer values of a constant quantized tensor, zero point removed: uint8 / int8 as
+    /// `q - zero_point` (per tensor or per channel), int32 (biases) as stored. With its scales,
+    /// one per tensor or per channel of [`Quantization::axis`].
+    pub fn integers(&self, index: usize) -> Result<(Vec<i32>, Vec<f32>)> {
+        let t = &self.tensors[index];
+        let (start, len) = t
+            .data
+            .ok_or_else(|| Error::ModelFormat(format!("tensor {:?} has no data", t.name)))?;
+        let raw = &self.bytes[start..start + len];
+        let q = t.quantization.as_ref().ok_or_else(|| {
+            Error::ModelUnsupported(format!("tensor {:?} is not quantized", t.name))
+        })?;
+        let channels = q.scale.len();
+        let inner: usize = if channels > 1 {
+            if q.axis >= t.shape.len() || t.shape[q.axis] != channels {
+                return Err(Error::ModelFormat(format!(
+                    "tensor {:?}: {channels} scales for axis {} of shape {:?}",
+                    t.name, q.axis, t.shape
+                )));
+            }
+            t.shape[q.axis + 1..].iter().product()
+        } else {
+            1
+        };
+        let zero = |i: usize| -> i32 {
+            let c = if channels > 1 {
+                (i / inner) % channels
+            } else {
+                0
+            };
+            q.zero_point[c] as i32
+        };
+        let values = match t.dtype {
+            DType::U8 => raw
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v as i32 - zero(i))
+                .collect(),
+            DType::I8 => raw
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v as i8 as i32 - zero(i))
+                .collect(),
+            DType::I32 => raw
+                .chunks_exact(4)
+                .enumerate()
+                .map(|(i, b)| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) - zero(i))
+                .collect(),
+            other => {
+                return Err(Error::ModelUnsupported(format!(
+                    "tensor {:?} has element type {other:?}",
+                    t.name
+                )));
+            }
+        };
+        Ok((values, q.scale.clone()))
+    }
+
+    /// The 8-bit quantization of an activation tensor in unsigned terms (an int8 tensor's zero
+    /// point shifted by 128, as its values are), or `None` when it is not per-tensor 8-bit.
+    pub fn activation_quant(&self, index: usize) -> Option<crate::model::QParams> {
+        let t = &self.tensors[index];
+        let q = t.quantization.as_ref()?;
+        if q.scale.len() != 1 || q.zero_point.len() != 1 {
+            return None;
+        }
+        let shift = match t.dtype {
+            DType::U8 => 0,
+            DType::I8 => 128,
+            _ => return None,
+        };
+        let zero_point = q.zero_point[0] + shift;
+        let scale = q.scale[0];
+        ((0..=255).contains(&zero_point) && scale.is_finite() && scale > 0.0).then_some(
+            crate::model::QParams {
+                scale,
+                zero_point: zero_point as i32,
+            },
+        )
+    }
+
     /// The single value of a constant scalar tensor (e.g. the `+3` and `/6` of a hard-sigmoid).
     pub fn scalar(&self, index: usize) -> Result<f32> {
         let v = self.dequantize(index)?;

@@ -13,12 +13,16 @@ struct FoundBlock {
     squeeze_excite: Option<(usize, usize)>,
     project: usize,
     residual: bool,
+    /// The step of the residual addition.
+    add_step: Option<usize>,
 }
 
 #[derive(Debug)]
 struct Found {
     stem: usize,
     blocks: Vec<FoundBlock>,
+    /// The step of the global pooling.
+    pool_step: usize,
     last_conv: Option<usize>,
     pre_logits: Option<usize>,
     classifier: usize,
@@ -70,6 +74,7 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
             .ok_or_else(|| unexpected(j, "a 1x1 projection"))?;
         j += 1;
         let residual = steps.get(j) == Some(&Step::Add);
+        let add_step = residual.then_some(j);
         if residual {
             j += 1;
         }
@@ -79,6 +84,7 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
             squeeze_excite,
             project,
             residual,
+            add_step,
         });
         i = j;
     }
@@ -92,6 +98,7 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
     if steps.get(i) != Some(&Step::Pool) {
         return Err(unexpected(i, "global pooling"));
     }
+    let pool_step = i;
     i += 1;
     let mut pre_logits = None;
     if let (Some(p), Some(_)) = (conv_at(i), conv_at(i + 1)) {
@@ -111,6 +118,7 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
     Ok(Found {
         stem,
         blocks,
+        pool_step,
         last_conv,
         pre_logits,
         classifier,
@@ -166,9 +174,22 @@ fn same_structure(arch: &Architecture, found: &Found) -> bool {
 /// Width multipliers of the published MobileNets.
 const WIDTHS: [f32; 8] = [0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4, 2.0];
 
+/// A recognised graph.
+#[derive(Debug, Clone)]
+pub struct Recognised {
+    /// Which MobileNet it is.
+    pub config: MobileNetConfig,
+    /// Its convolutions in the order of [`Architecture::convs`].
+    pub convs: Vec<LoadedConv>,
+    /// Per block: the step of [`Walk::steps`] that is its residual addition, if any.
+    pub add_steps: Vec<Option<usize>>,
+    /// The step that is the global pooling.
+    pub pool_step: usize,
+}
+
 /// Recognises the configuration of a walked graph and returns it with the convolutions in the
 /// order of [`Architecture::convs`], each checked against its specification.
-pub fn recognise(walk: &Walk) -> Result<(MobileNetConfig, Vec<LoadedConv>)> {
+pub fn recognise(walk: &Walk) -> Result<Recognised> {
     let found = parse(&walk.steps, &walk.convs)?;
     let version = version_of(&found, &walk.convs)?;
     let shape = &walk.input_shape;
@@ -212,7 +233,12 @@ pub fn recognise(walk: &Walk) -> Result<(MobileNetConfig, Vec<LoadedConv>)> {
             .count();
         if matching == specs.len() && specs.len() == order.len() {
             let convs = order.iter().map(|&c| walk.convs[c].clone()).collect();
-            return Ok((config, convs));
+            return Ok(Recognised {
+                config,
+                convs,
+                add_steps: found.blocks.iter().map(|b| b.add_step).collect(),
+                pool_step: found.pool_step,
+            });
         }
         if closest.as_ref().is_none_or(|(m, _)| matching > *m) {
             let c = &walk.convs[order[matching.min(order.len() - 1)]];

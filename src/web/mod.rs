@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Precision};
 use crate::error::Error;
 use crate::preprocess::{PixelFormat, Pixels};
 use crate::tflite::verify_integrity;
@@ -54,13 +54,25 @@ pub struct WasmClassifier {
 #[wasm_bindgen]
 impl WasmClassifier {
     /// Builds a classifier from model file bytes (one file, or backbone and head).
-    /// `labels`: optional array of strings; `integrity`: optional array of `sha256-…`, one per file.
+    /// `labels`: optional array of strings; `integrity`: optional array of `sha256-…`, one per
+    /// file; `precision`: optional `'int8'` or `'float32'` (default: int8 where the file has it).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
         files: Vec<js_sys::Uint8Array>,
         labels: JsValue,
         integrity: JsValue,
+        precision: JsValue,
     ) -> Result<WasmClassifier, JsValue> {
+        let precision: Option<Precision> = if precision.is_undefined() || precision.is_null() {
+            None
+        } else {
+            let name = precision.as_string().ok_or_else(|| {
+                js_error(Error::Argument(
+                    "precision must be 'int8' or 'float32'".into(),
+                ))
+            })?;
+            Some(name.parse().map_err(js_error)?)
+        };
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
         if !integrity.is_undefined() && !integrity.is_null() {
             let expected: Vec<String> = serde_wasm_bindgen::from_value(integrity)
@@ -85,8 +97,9 @@ impl WasmClassifier {
             )
         };
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-        let inner = Classifier::from_tflite(&refs, labels, &burn::tensor::Device::flex())
-            .map_err(js_error)?;
+        let inner =
+            Classifier::from_tflite_with(&refs, labels, precision, &burn::tensor::Device::flex())
+                .map_err(js_error)?;
         Ok(WasmClassifier { inner })
     }
 

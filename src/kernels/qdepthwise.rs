@@ -1,0 +1,275 @@
+//! Integer depthwise k×k convolution in NHWC ("SAME" padding), requantized in its epilogue.
+//!
+//! Each input row is widened once to i16 (zero point removed, zeros in the padding) and stored
+//! as *pair rows*: at column `x`, channel `c`, the two values `(row[x][c], row[x + 1][c])`.
+//! Weights are packed the same way, taps `(kx, kx + 1)` of a channel side by side, so one
+//! `i32x4.dot_i16x8_s` applies two horizontal taps to four channels. A 3×3 window is six dot
+//! products per four channels (the third tap of each row paired with a zero weight). The pair
+//! rows of the last `k` input rows are kept in a ring, so stride-1 convolutions widen each row
+//! once; padding needs no special case.
+
+use core::mem::MaybeUninit;
+
+use super::depthwise::Window;
+use super::qsimd::V;
+use super::requant::{Requant, VectorRequant};
+use super::simd::F4;
+
+/// Channels per vector.
+const LANES: usize = 4;
+
+/// Packs depthwise weights (`[k, k, c]`, zero points removed) into `[k][⌈k/2⌉][⌈c/4⌉·4][2]`.
+pub fn pack_weights(w: &[i16], k: usize, c: usize) -> Vec<i16> {
+    let (kp, c4) = (k.div_ceil(2), c.div_ceil(LANES) * LANES);
+    let mut packed = vec![0i16; k * kp * c4 * 2];
+    for ky in 0..k {
+        for kx in 0..k {
+            for ch in 0..c {
+                packed[((ky * kp + kx / 2) * c4 + ch) * 2 + kx % 2] = w[(ky * k + kx) * c + ch];
+            }
+        }
+    }
+    packed
+}
+
+/// Runs the convolution over one image: `x` `[h, w, c]` quanta, `w` packed ([`pack_weights`]),
+/// `bias` and `multiplier` `[c]`; every element of `out[..oh · ow · c]` is written.
+#[allow(clippy::too_many_arguments)]
+pub fn qdepthwise(
+    g: Window,
+    c: usize,
+    x: &[u8],
+    w: &[i16],
+    bias: &[i32],
+    multiplier: &[f32],
+    rq: &Requant,
+    out: &mut [MaybeUninit<u8>],
+) {
+    let (k, kp, c4) = (g.k, g.k.div_ceil(2), c.div_ceil(LANES) * LANES);
+    assert!(
+        x.len() >= g.h * g.w * c && w.len() >= k * kp * c4 * 2,
+        "qdepthwise: inputs too short"
+    );
+    assert!(
+        bias.len() >= c && multiplier.len() >= c && out.len() >= g.oh * g.ow * c,
+        "qdepthwise: outputs too short"
+    );
+    assert!(
+        k > 0 && g.stride > 0 && rq.add.is_none(),
+        "qdepthwise: window"
+    );
+    match k {
+        3 => run::<3, 2>(g, c, x, w, bias, multiplier, rq, out),
+        5 => run::<5, 3>(g, c, x, w, bias, multiplier, rq, out),
+        _ => run_any(g, c, x, w, bias, multiplier, rq, out),
+    }
+}
+
+/// Pair rows of the input, widened on demand into a ring of `k` slots.
+struct PairRows {
+    /// Pair entries per row.
+    np: usize,
+    c4: usize,
+    /// `k` slots of `np × c4 × 2` i16, then one row of zeros.
+    buf: Vec<i16>,
+    /// The input row each slot holds.
+    held: Vec<isize>,
+    /// One widened row, `(np + 1) × c4` plus slack for 8-lane reads.
+    widened: Vec<i16>,
+}
+
+impl PairRows {
+    fn new(g: &Window, c4: usize) -> Self {
+        let kp = g.k.div_ceil(2);
+        let np = (g.ow.max(1) - 1) * g.stride + 2 * (kp - 1) + 1;
+        Self {
+            np,
+            c4,
+            buf: vec![0; (g.k + 1) * np * c4 * 2],
+            held: vec![isize::MIN; g.k],
+            widened: vec![0; (np + 1) * c4 + 8],
+        }
+    }
+
+    /// The pair row of input row `iy` (zeros outside the image).
+    fn row(&mut self, g: &Window, c: usize, x: &[u8], zero_point: i32, iy: isize) -> *const i16 {
+        let len = self.np * self.c4 * 2;
+        if iy < 0 || iy >= g.h as isize {
+            return self.buf[g.k * len..].as_ptr();
+        }
+        let slot = iy as usize % g.k;
+        if self.held[slot] != iy {
+            self.fill(g, c, x, zero_point, iy as usize, slot * len);
+            self.held[slot] = iy;
+        }
+        self.buf[slot * len..].as_ptr()
+    }
+
+    fn fill(&mut self, g: &Window, c: usize, x: &[u8], zero_point: i32, iy: usize, at: usize) {
+        let c4 = self.c4;
+        let src = &x[iy * g.w * c..][..g.w * c];
+        // Widen: columns before the image, the image's, and after it (zeros).
+        self.widened.fill(0);
+        let z = V::splat_i16(zero_point as i16);
+        let first = g.pad_left.min(self.np + 1);
+        let cols = g.w.min(self.np + 1 - first);
+        for ix in 0..cols {
+            let row = &src[ix * c..][..c];
+            let dst = &mut self.widened[(first + ix) * c4..][..c4];
+            let mut ch = 0;
+            while ch + 8 <= c {
+                // SAFETY: 8 bytes of the row from ch; 8 i16 of dst from ch ≤ c4 − 8.
+                unsafe {
+                    V::load_u8x8(row.as_ptr().add(ch))
+                        .sub_i16(z)
+                        .store(dst.as_mut_ptr().add(ch) as *mut u8)
+                };
+                ch += 8;
+            }
+            for (d, &s) in dst[ch..c].iter_mut().zip(&row[ch..]) {
+                *d = s as i16 - zero_point as i16;
+            }
+        }
+        // Pair up neighbouring columns.
+        let pairs = &mut self.buf[at..][..self.np * c4 * 2];
+        let wp = self.widened.as_ptr();
+        for px in 0..self.np {
+            let mut ch = 0;
+            while ch < c4 {
+                // SAFETY: columns px and px + 1 ≤ np of `widened` (which has 8 lanes of slack
+                // past its last column); the pair row holds np × c4 × 2 i16.
+                unsafe {
+                    let a = V::load(wp.add(px * c4 + ch) as *const u8);
+                    let b = V::load(wp.add((px + 1) * c4 + ch) as *const u8);
+                    let dst = pairs.as_mut_ptr().add((px * c4 + ch) * 2) as *mut u8;
+                    a.zip_lo_i16(b).store(dst);
+                    if ch + 4 < c4 {
+                        a.zip_hi_i16(b).store(dst.add(16));
+                    }
+                }
+                ch += 8;
+            }
+        }
+    }
+}
+
+/// Stores four quanta (i32 lanes) of output pixel `o` (element offset), channels `cb..cb + 4`
+/// of which the first `c − cb` are real.
+///
+/// # Safety
+/// `out + o` must be valid for `min(4, c − cb)` bytes.
+#[inline(always)]
+unsafe fn store4(q: V, out: *mut u8, o: usize, c: usize, cb: usize) {
+    let bytes = q.pack_i16(q).pack_u8(q);
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        if cb + LANES <= c {
+            bytes.store_low32(out.add(o));
+        } else {
+            let mut lanes = [0u8; 16];
+            bytes.store(lanes.as_mut_ptr());
+            core::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(o), c - cb);
+        }
+    }
+}
+
+/// Padded copies of the per-channel constants.
+fn padded<T: Copy + Default>(v: &[T], c: usize, c4: usize) -> Vec<T> {
+    let mut p = vec![T::default(); c4];
+    p[..c].copy_from_slice(&v[..c]);
+    p
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run<const K: usize, const KP: usize>(
+    g: Window,
+    c: usize,
+    x: &[u8],
+    w: &[i16],
+    bias: &[i32],
+    multiplier: &[f32],
+    rq: &Requant,
+    out: &mut [MaybeUninit<u8>],
+) {
+    let c4 = c.div_ceil(LANES) * LANES;
+    let (bias, multiplier) = (padded(bias, c, c4), padded(multiplier, c, c4));
+    let vr = VectorRequant::new(rq);
+    let mut rows = PairRows::new(&g, c4);
+    let out = out.as_mut_ptr() as *mut u8;
+    for oy in 0..g.oh {
+        let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
+        let r: [*const i16; K] =
+            core::array::from_fn(|ky| rows.row(&g, c, x, rq.input_zero_point, iy0 + ky as isize));
+        for cb in (0..c4).step_by(LANES) {
+            // SAFETY: weights [K][KP][c4][2]; bias and multiplier padded to c4; pair rows hold
+            // np ≥ (ow − 1)·stride + 2·(KP − 1) + 1 entries of c4 × 2; outputs (oy, ox, cb..)
+            // inside oh·ow·c.
+            unsafe {
+                let wv: [[V; KP]; K] = core::array::from_fn(|ky| {
+                    core::array::from_fn(|j| {
+                        V::load(w.as_ptr().add(((ky * KP + j) * c4 + cb) * 2) as *const u8)
+                    })
+                });
+                let b = V::load(bias.as_ptr().add(cb) as *const u8);
+                let m = F4::load(multiplier.as_ptr().add(cb));
+                for ox in 0..g.ow {
+                    let mut acc = b;
+                    let col = ox * g.stride;
+                    for ky in 0..K {
+                        for (j, wj) in wv[ky].iter().enumerate() {
+                            let v = V::load(r[ky].add(((col + 2 * j) * c4 + cb) * 2) as *const u8);
+                            acc = acc.add_i32(v.dot_i16(*wj));
+                        }
+                    }
+                    store4(vr.apply(acc, m), out, (oy * g.ow + ox) * c + cb, c, cb);
+                }
+            }
+        }
+    }
+}
+
+/// Any other kernel size: the same walk with the window's sizes at run time.
+#[allow(clippy::too_many_arguments)]
+fn run_any(
+    g: Window,
+    c: usize,
+    x: &[u8],
+    w: &[i16],
+    bias: &[i32],
+    multiplier: &[f32],
+    rq: &Requant,
+    out: &mut [MaybeUninit<u8>],
+) {
+    let (k, kp, c4) = (g.k, g.k.div_ceil(2), c.div_ceil(LANES) * LANES);
+    let (bias, multiplier) = (padded(bias, c, c4), padded(multiplier, c, c4));
+    let vr = VectorRequant::new(rq);
+    let mut rows = PairRows::new(&g, c4);
+    let out = out.as_mut_ptr() as *mut u8;
+    let mut r = vec![core::ptr::null(); k];
+    for oy in 0..g.oh {
+        let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
+        for (ky, p) in r.iter_mut().enumerate() {
+            *p = rows.row(&g, c, x, rq.input_zero_point, iy0 + ky as isize);
+        }
+        for cb in (0..c4).step_by(LANES) {
+            // SAFETY: as in `run`.
+            unsafe {
+                let b = V::load(bias.as_ptr().add(cb) as *const u8);
+                let m = F4::load(multiplier.as_ptr().add(cb));
+                for ox in 0..g.ow {
+                    let mut acc = b;
+                    let col = ox * g.stride;
+                    for (ky, row) in r.iter().enumerate() {
+                        for j in 0..kp {
+                            let wj =
+                                V::load(w.as_ptr().add(((ky * kp + j) * c4 + cb) * 2) as *const u8);
+                            let v = V::load(row.add(((col + 2 * j) * c4 + cb) * 2) as *const u8);
+                            acc = acc.add_i32(v.dot_i16(wj));
+                        }
+                    }
+                    store4(vr.apply(acc, m), out, (oy * g.ow + ox) * c + cb, c, cb);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The int8 convolutions at burn's level: 8-bit NHWC activations (`Int` tensors of `u8`),
+//! 16-bit weights with their zero points removed, 32-bit biases, one requantization multiplier
+//! per output channel. Through the backend extension burn-flex runs [`qgemm`](super::qgemm),
+//! [`qdepthwise`](super::qdepthwise) and [`qdirect`](super::qdirect); burn-ndarray, unsupported
+//! shapes and [`set_enabled`](super::set_enabled)`(false)` run the same arithmetic with burn's
+//! own tensor ops ([`qconv2d_reference`]): the convolution in f64 (exact for these integers),
+//! then the requantization in f32, operation for operation as the kernels do it, so the two
+//! agree bit for bit.
+
+use core::mem::MaybeUninit;
+
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::tensor::{FloatTensor, IntTensor};
+use burn::backend::{Dispatch, DispatchKindConversion, DispatchTensor, Flex};
+use burn::tensor::module::conv2d as burn_conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Bytes, DType, FloatDType, Int, IntDType, Shape, Tensor};
+
+use super::qgemm::{QGemm, QOut, qgemm, widen};
+use super::requant::Requant;
+use super::{Conv, KernelBackend, enabled, qdepthwise, qdirect, qgemm as gemm};
+use crate::model::{PoolQuant, same_padding};
+
+/// Shape of the packed int8 weights: one-group convolutions `[⌈out/8⌉, ⌈k·k·in/2⌉, 8, 2]`,
+/// depthwise ones `[k, ⌈k/2⌉, ⌈c/4⌉·4, 2]`.
+pub fn qpacked_shape(conv: &Conv) -> [usize; 4] {
+    let k = conv.kernel;
+    if conv.groups == 1 {
+        let depth = k * k * conv.in_channels;
+        [
+            conv.out_channels.div_ceil(gemm::QPANEL),
+            depth.div_ceil(2),
+            gemm::QPANEL,
+            2,
+        ]
+    } else {
+        [k, k.div_ceil(2), conv.out_channels.div_ceil(4) * 4, 2]
+    }
+}
+
+/// HWIO weights (zero points removed) → the int8 kernels' layout, once, at load.
+pub fn qpack(conv: &Conv, hwio: &[i16]) -> Vec<i16> {
+    let k = conv.kernel;
+    if conv.groups == 1 {
+        gemm::pack_weights(hwio, k * k * conv.in_channels, conv.out_channels)
+    } else {
+        qdepthwise::pack_weights(hwio, k, conv.out_channels)
+    }
+}
+
+/// The kernels' layout → HWIO, with burn's tensor ops (for the reference path).
+pub fn qunpack(conv: &Conv, packed: Tensor<4, Int>) -> Tensor<4, Int> {
+    let [a, b, c, d] = qpacked_shape(conv);
+    let k = conv.kernel;
+    if conv.groups == 1 {
+        let depth = k * k * conv.in_channels;
+        packed
+            .permute([1, 3, 0, 2])
+            .reshape([b * d, a * c])
+            .slice([0..depth, 0..conv.out_channels])
+            .reshape(conv.hwio_shape())
+    } else {
+        packed
+            .permute([0, 1, 3, 2])
+            .reshape([a, b * d, c])
+            .slice([0..k, 0..k, 0..conv.out_channels])
+            .reshape(conv.hwio_shape())
+    }
+}
+
+/// The 8-bit convolution (weights packed, [`qpack`]): through the backend extension, or
+/// [`qconv2d_reference`] on the unpacked weights when kernels are off. `residual` is added when
+/// `requant.add` says how.
+pub fn qconv2d(
+    x: Tensor<4, Int>,
+    weight: Tensor<4, Int>,
+    bias: Tensor<1, Int>,
+    multiplier: Tensor<1>,
+    residual: Option<Tensor<4, Int>>,
+    conv: Conv,
+    requant: Requant,
+) -> Tensor<4, Int> {
+    if !enabled() {
+        let w = qunpack(&conv, weight);
+        return qconv2d_reference(x, w, bias, multiplier, residual, conv, requant);
+    }
+    let (x, w, b, m) = (
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        multiplier.into_dispatch(),
+    );
+    Tensor::from_dispatch(match residual {
+        None => <Dispatch as KernelBackend>::qconv2d_nhwc(x, w, b, m, conv, requant),
+        Some(r) => <Dispatch as KernelBackend>::qconv2d_nhwc_add(
+            x,
+            w,
+            b,
+            m,
+            r.into_dispatch(),
+            conv,
+            requant,
+        ),
+    })
+}
+
+/// The convolution's real-valued output `float(acc) · scale[c]` (the logits), weights packed.
+pub fn qconv2d_real(
+    x: Tensor<4, Int>,
+    weight: Tensor<4, Int>,
+    bias: Tensor<1, Int>,
+    scale: Tensor<1>,
+    conv: Conv,
+    input_zero_point: i32,
+) -> Tensor<4> {
+    if !enabled() {
+        let w = qunpack(&conv, weight);
+        return qconv2d_real_reference(x, w, bias, scale, conv, input_zero_point);
+    }
+    Tensor::from_dispatch(<Dispatch as KernelBackend>::qconv2d_nhwc_real(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        scale.into_dispatch(),
+        conv,
+        input_zero_point,
+    ))
+}
+
+/// The exact accumulators `bias + Σ (x − zx) · w` as f64, NHWC, with burn's conv2d on HWIO
+/// weights.
+fn accumulate(
+    x: Tensor<4, Int>,
+    weight: Tensor<4, Int>,
+    bias: Tensor<1, Int>,
+    conv: Conv,
+    input_zero_point: i32,
+) -> Tensor<4> {
+    let [_, h, w, _] = x.dims();
+    let (k, s) = (conv.kernel, conv.stride);
+    let options = ConvOptions {
+        stride: [s, s],
+        padding: [same_padding(h, k, s), same_padding(w, k, s)],
+        dilation: [1, 1],
+        groups: conv.groups,
+    };
+    let x = x.cast(FloatDType::F64).sub_scalar(input_zero_point as f64);
+    burn_conv2d(
+        x.permute([0, 3, 1, 2]),
+        weight.cast(FloatDType::F64).permute([3, 2, 0, 1]),
+        Some(bias.cast(FloatDType::F64)),
+        options,
+    )
+    .permute([0, 2, 3, 1])
+}
+
+/// The convolution and its requantization with burn's tensor ops on HWIO weights: the
+/// reference the kernels are tested against.
+pub fn qconv2d_reference(
+    x: Tensor<4, Int>,
+    weight: Tensor<4, Int>,
+    bias: Tensor<1, Int>,
+    multiplier: Tensor<1>,
+    residual: Option<Tensor<4, Int>>,
+    conv: Conv,
+    requant: Requant,
+) -> Tensor<4, Int> {
+    let channels = conv.out_channels;
+    let acc = accumulate(x, weight, bias, conv, requant.input_zero_point);
+    let zo = requant.output_zero_point as f32;
+    let q = (acc.cast(FloatDType::F32) * multiplier.reshape([1, 1, 1, channels]))
+        .clamp(requant.lo as f32 - zo, requant.hi as f32 - zo)
+        .round()
+        .add_scalar(zo);
+    let out = match (requant.add, residual) {
+        (Some(add), Some(a)) => {
+            // XNNPACK's fixed point, exact in f64: a floor division by 2^shift is the shift.
+            let sum = a.cast(FloatDType::F64).mul_scalar(add.a_multiplier as f64)
+                + q.cast(FloatDType::F64).mul_scalar(add.b_multiplier as f64);
+            (sum.add_scalar(add.bias as f64 + (1u64 << (add.shift - 1)) as f64)
+                / 2f64.powi(add.shift as i32))
+            .floor()
+            .add_scalar(add.output_zero_point as f64)
+            .clamp(0.0, 255.0)
+        }
+        (None, None) => q.clamp(0.0, 255.0),
+        _ => panic!("qconv2d: a residual comes with its addition's requantization"),
+    };
+    out.cast(IntDType::U8)
+}
+
+/// [`qconv2d_real`] with burn's tensor ops on HWIO weights.
+pub fn qconv2d_real_reference(
+    x: Tensor<4, Int>,
+    weight: Tensor<4, Int>,
+    bias: Tensor<1, Int>,
+    scale: Tensor<1>,
+    conv: Conv,
+    input_zero_point: i32,
+) -> Tensor<4> {
+    let channels = conv.out_channels;
+    accumulate(x, weight, bias, conv, input_zero_point).cast(FloatDType::F32)
+        * scale.reshape([1, 1, 1, channels])
+}
+
+/// Global average pooling of 8-bit activations `[N, H, W, C]` → `[N, 1, 1, C]`, as TFLite
+/// computes it: with equal input and output quantization (AVERAGE_POOL_2D) the rounded integer
+/// mean `(Σ q + count / 2) / count`; otherwise (MEAN) `zo + round(float(Σ (q − zi)) · si / (so ·
+/// count))`. Burn's ops on both backends: it is a small share of the work.
+pub fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
+    let [_, h, w, _] = x.dims();
+    let count = (h * w) as f64;
+    let sum = x.cast(FloatDType::F64).sum_dim(1).sum_dim(2);
+    let out = if q.input == q.output {
+        (sum.add_scalar((h * w / 2) as f64) / count).floor()
+    } else {
+        let scale = q.input.scale / (q.output.scale * (h * w) as f32);
+        let zo = q.output.zero_point as f32;
+        (sum.sub_scalar(count * q.input.zero_point as f64)
+            .cast(FloatDType::F32)
+            * scale)
+            .clamp(-zo, 255.0 - zo)
+            .round()
+            .add_scalar(zo)
+    };
+    out.clamp(0.0, 255.0).cast(IntDType::U8)
+}
+
+/// Requantizes 8-bit values from one quantization to another (the graph input to the stem's,
+/// when a QUANTIZE op sits between them): `zo + round((q − zi) · si / so)`.
+pub fn requantize(
+    x: Tensor<4, Int>,
+    from: crate::model::QParams,
+    to: crate::model::QParams,
+) -> Tensor<4, Int> {
+    if from == to {
+        return x;
+    }
+    let zo = to.zero_point as f32;
+    (x.cast(FloatDType::F32).sub_scalar(from.zero_point as f32) * (from.scale / to.scale))
+        .clamp(-zo, 255.0 - zo)
+        .round()
+        .add_scalar(zo)
+        .cast(IntDType::U8)
+}
+
+/// The reference on one backend's primitives, weights in the kernels' layout.
+pub(crate) fn qreference_on<B: burn::backend::Backend>(
+    x: IntTensor<B>,
+    weight: IntTensor<B>,
+    bias: IntTensor<B>,
+    multiplier: FloatTensor<B>,
+    residual: Option<IntTensor<B>>,
+    conv: Conv,
+    requant: Requant,
+) -> IntTensor<B>
+where
+    DispatchTensor: DispatchKindConversion<B>,
+{
+    qconv2d_reference(
+        Tensor::from_primitive::<B>(x),
+        qunpack(&conv, Tensor::from_primitive::<B>(weight)),
+        Tensor::from_primitive::<B>(bias),
+        Tensor::from_primitive::<B>(multiplier),
+        residual.map(Tensor::from_primitive::<B>),
+        conv,
+        requant,
+    )
+    .try_into_primitive::<B>()
+    .expect("a tensor stays on its backend")
+}
+
+/// The real-valued reference on one backend's primitives.
+pub(crate) fn qreference_real_on<B: burn::backend::Backend>(
+    x: IntTensor<B>,
+    weight: IntTensor<B>,
+    bias: IntTensor<B>,
+    scale: FloatTensor<B>,
+    conv: Conv,
+    input_zero_point: i32,
+) -> FloatTensor<B>
+where
+    DispatchTensor: DispatchKindConversion<B>,
+{
+    qconv2d_real_reference(
+        Tensor::from_primitive::<B>(x),
+        qunpack(&conv, Tensor::from_primitive::<B>(weight)),
+        Tensor::from_primitive::<B>(bias),
+        Tensor::from_primitive::<B>(scale),
+        conv,
+        input_zero_point,
+    )
+    .try_into_primitive::<B>()
+    .expect("a tensor stays on its backend")
+}
+
+/// Whether flex tensors have the dtypes and shapes the kernels take.
+fn kernels_take(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    b: &FlexTensor,
+    s: &FlexTensor,
+    conv: &Conv,
+) -> bool {
+    let [n, h, wd, cin] = x.layout().shape().dims::<4>();
+    let depthwise = conv.groups == cin && conv.out_channels == cin;
+    x.dtype() == DType::U8
+        && w.dtype() == DType::I16
+        && b.dtype() == DType::I32
+        && s.dtype() == DType::F32
+        && cin == conv.in_channels
+        && (depthwise || conv.groups == 1)
+        && w.layout().shape().dims::<4>() == qpacked_shape(conv)
+        && n * h * wd * cin > 0
+}
+
+/// The contiguous data of a flex tensor whose dtype was checked.
+macro_rules! slice {
+    ($t:ty, $x:expr) => {
+        $x.as_slice::<$t>()
+            .expect("a contiguous tensor of the checked dtype")
+    };
+}
+
+/// The 8-bit convolution on flex tensors: the kernels, or the reference for what they do not take.
+pub(crate) fn flex_qconv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    multiplier: FlexTensor,
+    residual: Option<FlexTensor>,
+    conv: Conv,
+    requant: Requant,
+) -> FlexTensor {
+    let ok = kernels_take(&x, &weight, &bias, &multiplier, &conv)
+        && residual.as_ref().is_none_or(|r| r.dtype() == DType::U8);
+    if !ok {
+        return qreference_on::<Flex>(x, weight, bias, multiplier, residual, conv, requant);
+    }
+    let [n, h, w, cin] = x.layout().shape().dims::<4>();
+    let cout = conv.out_channels;
+    let g = conv.window(h, w);
+    let len = n * g.oh * g.ow * cout;
+    let (x, weight, bias, multiplier) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+        multiplier.to_contiguous(),
+    );
+    let residual = residual.map(|r| r.to_contiguous());
+    let (xs, ws, bs, ms) = (
+        slice!(u8, x),
+        slice!(i16, weight),
+        slice!(i32, bias),
+        slice!(f32, multiplier),
+    );
+    let rs = residual.as_ref().map(|r| slice!(u8, r));
+    assert!(rs.is_none_or(|r| r.len() == len), "residual shape");
+    let mut out: Vec<u8> = Vec::with_capacity(len);
+    let spare: &mut [MaybeUninit<u8>] = &mut out.spare_capacity_mut()[..len];
+    let (image_in, image_out) = (h * w * cin, g.oh * g.ow * cout);
+    let mut widened = Vec::new();
+    for b in 0..n {
+        let xb = &xs[b * image_in..][..image_in];
+        let ob = &mut spare[b * image_out..][..image_out];
+        let target = |out| QOut::Quantized {
+            out,
+            multiplier: ms,
+            requant: &requant,
+            residual: rs.map(|r| &r[b * image_out..][..image_out]),
+        };
+        if conv.is_pointwise() {
+            widen(xb, h * w, cin, requant.input_zero_point, &mut widened);
+            let s = QGemm {
+                p: h * w,
+                k: cin,
+                n: cout,
+            };
+            qgemm(s, &widened, ws, bs, target(ob));
+        } else if conv.groups == 1 {
+            qdirect::qdirect(
+                g,
+                cin,
+                cout,
+                xb,
+                ws,
+                bs,
+                requant.input_zero_point,
+                target(ob),
+            );
+        } else {
+            assert!(rs.is_none(), "a depthwise convolution adds no residual");
+            qdepthwise::qdepthwise(g, cin, xb, ws, bs, ms, &requant, ob);
+        }
+    }
+    // SAFETY: each kernel wrote every element of its image's output.
+    unsafe { out.set_len(len) };
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
+        DType::U8,
+    )
+}
+
+/// The real-valued convolution on flex tensors (one-group convolutions; the reference otherwise).
+pub(crate) fn flex_qconv2d_real(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    scale: FlexTensor,
+    conv: Conv,
+    input_zero_point: i32,
+) -> FlexTensor {
+    if !kernels_take(&x, &weight, &bias, &scale, &conv) || conv.groups != 1 {
+        return qreference_real_on::<Flex>(x, weight, bias, scale, conv, input_zero_point);
+    }
+    let [n, h, w, cin] = x.layout().shape().dims::<4>();
+    let cout = conv.out_channels;
+    let g = conv.window(h, w);
+    let len = n * g.oh * g.ow * cout;
+    let (x, weight, bias, scale) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+        scale.to_contiguous(),
+    );
+    let (xs, ws, bs, ss) = (
+        slice!(u8, x),
+        slice!(i16, weight),
+        slice!(i32, bias),
+        slice!(f32, scale),
+    );
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let spare: &mut [MaybeUninit<f32>] = &mut out.spare_capacity_mut()[..len];
+    let (image_in, image_out) = (h * w * cin, g.oh * g.ow * cout);
+    let mut widened = Vec::new();
+    for b in 0..n {
+        let xb = &xs[b * image_in..][..image_in];
+        let ob = &mut spare[b * image_out..][..image_out];
+        let target = QOut::Real { out: ob, scale: ss };
+        if conv.is_pointwise() {
+            widen(xb, h * w, cin, input_zero_point, &mut widened);
+            let s = QGemm {
+                p: h * w,
+                k: cin,
+                n: cout,
+            };
+            qgemm(s, &widened, ws, bs, target);
+        } else {
+            qdirect::qdirect(g, cin, cout, xb, ws, bs, input_zero_point, target);
+        }
+    }
+    // SAFETY: the product wrote every element of each image's output.
+    unsafe { out.set_len(len) };
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
+        DType::F32,
+    )
+}

@@ -1,0 +1,106 @@
+//! What follows an integer convolution's sum: requantization onto the output's 8-bit grid as
+//! TFLite's XNNPACK kernels do it (`zo + round_half_even(clamp(float(acc) · M))`), the residual
+//! addition in XNNPACK's fixed point, or, for the logits, the real value `float(acc) · scale`.
+
+use super::qsimd::V;
+use super::simd::F4;
+use crate::model::AddRequant;
+
+/// How an integer convolution's 8-bit output is formed from its accumulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requant {
+    /// Zero point of the input, subtracted from every input value (padding reads as zero
+    /// after it, as TFLite pads with the zero point).
+    pub input_zero_point: i32,
+    /// Zero point of the output.
+    pub output_zero_point: i32,
+    /// Output range in quanta.
+    pub lo: u8,
+    /// Output range in quanta.
+    pub hi: u8,
+    /// The residual addition that follows, if any.
+    pub add: Option<AddRequant>,
+}
+
+impl Requant {
+    /// One output value from its accumulator and multiplier (and the residual `a`, if added).
+    #[inline(always)]
+    pub fn apply(&self, acc: i32, multiplier: f32, residual: Option<u8>) -> u8 {
+        let zo = self.output_zero_point as f32;
+        let v = (acc as f32 * multiplier)
+            .max(self.lo as f32 - zo)
+            .min(self.hi as f32 - zo)
+            .round_ties_even();
+        let q = v as i32 + self.output_zero_point;
+        match (self.add, residual) {
+            (Some(add), Some(a)) => add.apply(a as i32, q),
+            _ => q.clamp(0, 255) as u8,
+        }
+    }
+}
+
+/// A [`Requant`] with its constants splatted.
+pub(crate) struct VectorRequant {
+    lo: F4,
+    hi: F4,
+    zo: V,
+    add: Option<VectorAdd>,
+}
+
+struct VectorAdd {
+    a_mul: V,
+    b_mul: V,
+    bias: V,
+    rounding: V,
+    shift: u32,
+    zo: V,
+}
+
+impl VectorRequant {
+    pub fn new(r: &Requant) -> Self {
+        let zo = r.output_zero_point as f32;
+        Self {
+            lo: F4::splat(r.lo as f32 - zo),
+            hi: F4::splat(r.hi as f32 - zo),
+            zo: V::splat_i32(r.output_zero_point),
+            add: r.add.map(|a| VectorAdd {
+                a_mul: V::splat_i32(a.a_multiplier),
+                b_mul: V::splat_i32(a.b_multiplier),
+                bias: V::splat_i32(a.bias),
+                rounding: V::splat_i32(1 << (a.shift - 1)),
+                shift: a.shift,
+                zo: V::splat_i32(a.output_zero_point),
+            }),
+        }
+    }
+
+    /// Four accumulators (i32 lanes) and their multipliers → four quanta (i32 lanes, in the
+    /// output range), the same operations as [`Requant::apply`].
+    #[inline(always)]
+    pub fn apply(&self, acc: V, multiplier: F4) -> V {
+        let v = (acc.to_f32() * multiplier).clamp(self.lo, self.hi).round();
+        V::from_f32(v).add_i32(self.zo)
+    }
+
+    /// [`VectorRequant::apply`], then the residual addition with `residual` (four quanta as i32
+    /// lanes) when there is one; the result still needs saturating to `0..=255` (packing does).
+    #[inline(always)]
+    pub fn apply_add(&self, acc: V, multiplier: F4, residual: impl FnOnce() -> V) -> V {
+        let q = self.apply(acc, multiplier);
+        match &self.add {
+            None => q,
+            Some(a) => {
+                let sum = a
+                    .bias
+                    .add_i32(residual().mul_i32(a.a_mul))
+                    .add_i32(q.mul_i32(a.b_mul));
+                sum.add_i32(a.rounding).shr_i32(a.shift).add_i32(a.zo)
+            }
+        }
+    }
+
+    /// Whether a residual is added.
+    pub fn adds(&self) -> bool {
+        self.add.is_some()
+    }
+}
