@@ -50,16 +50,18 @@ if (!existsSync(onnxFile)) {
 }
 
 const MODELS = {
-  'MobileNetV2 1.0/224': { tflite: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite', onnx: true },
-  'MobileNetV1 0.75/224': { tflite: 'mobilenet_v1_0.75_224_quant/mobilenet_v1_0.75_224_quant.tflite' },
+  'MobileNetV2 1.0/224': { tflite: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite', onnx: true, int8: true },
+  'MobileNetV1 0.75/224': { tflite: 'mobilenet_v1_0.75_224_quant/mobilenet_v1_0.75_224_quant.tflite', int8: true },
   'MobileNetV3-Small 1.0/224': { tflite: 'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite' },
 };
 const cases = [];
 for (const [model, m] of Object.entries(MODELS)) {
   if (!existsSync(path.join(modelsDir, m.tflite))) throw new Error(`${m.tflite} not in ${modelsDir}`);
-  cases.push({ name: 'mobilenet-wasm', model, page: 'mobilenet-wasm', query: { model: m.tflite }, ours: true, note: 'relaxed SIMD build, fused kernels' });
-  cases.push({ name: 'mobilenet-wasm simd128', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128' }, note: 'simd128 build, fused kernels' });
-  cases.push({ name: 'mobilenet-wasm burn ops', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128', kernels: '0' }, note: 'simd128 build, kernels off: burn-flex ops' });
+  const precision = m.int8 ? 'int8' : 'float32';
+  cases.push({ name: 'mobilenet-wasm', model, page: 'mobilenet-wasm', query: { model: m.tflite }, ours: true, note: `${precision}, relaxed SIMD build` });
+  cases.push({ name: 'mobilenet-wasm simd128', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128' }, note: `${precision}, simd128 build` });
+  if (m.int8) cases.push({ name: 'mobilenet-wasm float32', model, page: 'mobilenet-wasm', query: { model: m.tflite, precision: 'float32' }, note: 'float32, relaxed SIMD build' });
+  cases.push({ name: 'mobilenet-wasm burn ops', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128', kernels: '0' }, note: `${precision}, simd128 build, kernels off: burn-flex ops` });
   cases.push({ name: 'tflite-web', model, page: 'tflite-web', query: { model: m.tflite } });
   if (m.onnx) {
     cases.push({ name: 'onnxruntime-web', model, page: 'onnxruntime-web', query: { model: path.basename(onnxFile) }, note: 'generated weights, f32' });

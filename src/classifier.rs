@@ -180,7 +180,8 @@ impl Classifier {
                             .expect("a quantized graph has quantized convs")
                     })
                     .collect();
-                Net::Int8(QuantMobileNet::new(&arch, &convs, graph, device)?)
+                let layout = crate::kernels::quantized::Layout::preferred();
+                Net::Int8(QuantMobileNet::new(&arch, &convs, graph, layout, device)?)
             }
             _ => {
                 let mut convs = loaded.convs.into_iter();

@@ -5,9 +5,12 @@
 
 mod common;
 
+use burn::tensor::{DType, Int, Tensor, TensorData};
 use common::*;
 use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
-use mobilenet_wasm::tflite::TfliteFile;
+use mobilenet_wasm::kernels::quantized::Layout;
+use mobilenet_wasm::model::QuantMobileNet;
+use mobilenet_wasm::tflite::{self, TfliteFile};
 use mobilenet_wasm::{Classifier, Precision, kernels};
 
 const V2_QUANT: &str = "mobilenet_v2_1.0_224_quant";
@@ -118,4 +121,63 @@ fn float32_is_still_there_on_request() {
     )
     .unwrap_err();
     assert_eq!(err.code(), "E_MODEL_UNSUPPORTED");
+}
+
+/// Logits of the int8 model of `name` with one-group weights in `layout`, on one crop.
+fn logits_with(name: &str, layout: Layout, crop: &[u8]) -> Vec<f32> {
+    let files = entry(name).read().unwrap();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    let loaded = tflite::load(&refs).unwrap();
+    let convs: Vec<_> = loaded
+        .convs
+        .iter()
+        .map(|c| c.quant.as_ref().unwrap())
+        .collect();
+    let device = mobilenet_wasm::Device::flex();
+    let arch = loaded.config.architecture();
+    let model = QuantMobileNet::new(
+        &arch,
+        &convs,
+        loaded.quant.as_ref().unwrap(),
+        layout,
+        &device,
+    )
+    .unwrap();
+    let s = loaded.config.resolution;
+    let x = Tensor::<4, Int>::from_data(
+        TensorData::new(crop.to_vec(), [1, s, s, 3]),
+        (&device, DType::U8),
+    );
+    model
+        .forward(x)
+        .logits
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap()
+}
+
+/// Weights packed for the relaxed dot product (raw u8 inputs, i8 weights with shifted columns,
+/// the zero point folded into the bias) give the very same logits as 16-bit pairs.
+#[test]
+fn both_weight_layouts_give_the_same_logits() {
+    for name in [
+        "mobilenet_v1_0.25_128_quant",
+        "mobilenet_v2_1.0_224_tf2_ptq",
+        V2_QUANT,
+    ] {
+        let s = if name.contains("128") { 128 } else { 224 };
+        let image = crop(V2_QUANT, "n01443537_goldfish.JPEG");
+        let crop: Vec<u8> = (0..s * s * 3)
+            .map(|i| image[(i / (3 * s)) * 224 * 3 + i % (3 * s)])
+            .collect();
+        let (pairs, quads) = (
+            logits_with(name, Layout::Pairs, &crop),
+            logits_with(name, Layout::Quads, &crop),
+        );
+        assert_eq!(pairs, quads, "{name}");
+        assert!(
+            pairs.iter().any(|&v| v != pairs[0]),
+            "{name}: constant logits"
+        );
+    }
 }

@@ -74,8 +74,6 @@ struct PairRows {
     buf: Vec<i16>,
     /// The input row each slot holds.
     held: Vec<isize>,
-    /// One widened row, `(np + 1) × c4` plus slack for 8-lane reads.
-    widened: Vec<i16>,
 }
 
 impl PairRows {
@@ -87,7 +85,6 @@ impl PairRows {
             c4,
             buf: vec![0; (g.k + 1) * np * c4 * 2],
             held: vec![isize::MIN; g.k],
-            widened: vec![0; (np + 1) * c4 + 8],
         }
     }
 
@@ -105,49 +102,46 @@ impl PairRows {
         self.buf[slot * len..].as_ptr()
     }
 
+    /// Writes the pairs of input row `iy` at `at`: for each column `px` of the padded row, the
+    /// widened values of columns `px` and `px + 1` interleaved channel by channel.
     fn fill(&mut self, g: &Window, c: usize, x: &[u8], zero_point: i32, iy: usize, at: usize) {
         let c4 = self.c4;
-        let src = &x[iy * g.w * c..][..g.w * c];
-        // Widen: columns before the image, the image's, and after it (zeros).
-        self.widened.fill(0);
+        let row = &x[iy * g.w * c..][..g.w * c];
         let z = V::splat_i16(zero_point as i16);
-        let first = g.pad_left.min(self.np + 1);
-        let cols = g.w.min(self.np + 1 - first);
-        for ix in 0..cols {
-            let row = &src[ix * c..][..c];
-            let dst = &mut self.widened[(first + ix) * c4..][..c4];
-            let mut ch = 0;
-            while ch + 8 <= c {
-                // SAFETY: 8 bytes of the row from ch; 8 i16 of dst from ch ≤ c4 − 8.
-                unsafe {
-                    V::load_u8x8(row.as_ptr().add(ch))
-                        .sub_i16(z)
-                        .store(dst.as_mut_ptr().add(ch) as *mut u8)
-                };
-                ch += 8;
+        // Column px of the padded row, 8 channels from ch, widened (zeros outside the image).
+        let column = |px: usize, ch: usize| -> V {
+            let ix = px as isize - g.pad_left as isize;
+            if ix < 0 || ix >= g.w as isize {
+                return V::zero();
             }
-            for (d, &s) in dst[ch..c].iter_mut().zip(&row[ch..]) {
-                *d = s as i16 - zero_point as i16;
+            let src = &row[ix as usize * c + ch..];
+            if ch + 8 <= c {
+                // SAFETY: 8 bytes of the pixel from ch.
+                unsafe { V::load_u8x8(src.as_ptr()).sub_i16(z) }
+            } else {
+                let mut lanes = [0i16; 8];
+                for (l, &s) in lanes.iter_mut().zip(&src[..c - ch]) {
+                    *l = s as i16 - zero_point as i16;
+                }
+                // SAFETY: 16 readable bytes.
+                unsafe { V::load(lanes.as_ptr() as *const u8) }
             }
-        }
-        // Pair up neighbouring columns.
-        let pairs = &mut self.buf[at..][..self.np * c4 * 2];
-        let wp = self.widened.as_ptr();
-        for px in 0..self.np {
-            let mut ch = 0;
-            while ch < c4 {
-                // SAFETY: columns px and px + 1 ≤ np of `widened` (which has 8 lanes of slack
-                // past its last column); the pair row holds np × c4 × 2 i16.
+        };
+        let pairs = self.buf[at..].as_mut_ptr();
+        for ch in (0..c4).step_by(8) {
+            let mut next = column(0, ch);
+            for px in 0..self.np {
+                let a = next;
+                next = column(px + 1, ch);
+                // SAFETY: entry px of the slot: channels ch..ch + 4 (8 i16), and ch + 4..ch + 8
+                // when they exist.
                 unsafe {
-                    let a = V::load(wp.add(px * c4 + ch) as *const u8);
-                    let b = V::load(wp.add((px + 1) * c4 + ch) as *const u8);
-                    let dst = pairs.as_mut_ptr().add((px * c4 + ch) * 2) as *mut u8;
-                    a.zip_lo_i16(b).store(dst);
+                    let dst = pairs.add((px * c4 + ch) * 2) as *mut u8;
+                    a.zip_lo_i16(next).store(dst);
                     if ch + 4 < c4 {
-                        a.zip_hi_i16(b).store(dst.add(16));
+                        a.zip_hi_i16(next).store(dst.add(16));
                     }
                 }
-                ch += 8;
             }
         }
     }
@@ -180,6 +174,15 @@ fn padded<T: Copy + Default>(v: &[T], c: usize, c4: usize) -> Vec<T> {
     p
 }
 
+/// Bytes of pair rows a column tile may span, so that its window stays in L1 while each
+/// 4-channel block sweeps it.
+const TILE_BYTES: usize = 16 * 1024;
+
+/// Output columns per tile.
+fn tile_columns(g: &Window, c4: usize) -> usize {
+    (TILE_BYTES / (g.k * g.stride * c4 * 4).max(1)).clamp(1, g.ow.max(1))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run<const K: usize, const KP: usize>(
     g: Window,
@@ -196,32 +199,37 @@ fn run<const K: usize, const KP: usize>(
     let vr = VectorRequant::new(rq);
     let mut rows = PairRows::new(&g, c4);
     let out = out.as_mut_ptr() as *mut u8;
+    let tile = tile_columns(&g, c4);
     for oy in 0..g.oh {
         let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
         let r: [*const i16; K] =
             core::array::from_fn(|ky| rows.row(&g, c, x, rq.input_zero_point, iy0 + ky as isize));
-        for cb in (0..c4).step_by(LANES) {
-            // SAFETY: weights [K][KP][c4][2]; bias and multiplier padded to c4; pair rows hold
-            // np ≥ (ow − 1)·stride + 2·(KP − 1) + 1 entries of c4 × 2; outputs (oy, ox, cb..)
-            // inside oh·ow·c.
-            unsafe {
-                let wv: [[V; KP]; K] = core::array::from_fn(|ky| {
-                    core::array::from_fn(|j| {
-                        V::load(w.as_ptr().add(((ky * KP + j) * c4 + cb) * 2) as *const u8)
-                    })
-                });
-                let b = V::load(bias.as_ptr().add(cb) as *const u8);
-                let m = F4::load(multiplier.as_ptr().add(cb));
-                for ox in 0..g.ow {
-                    let mut acc = b;
-                    let col = ox * g.stride;
-                    for ky in 0..K {
-                        for (j, wj) in wv[ky].iter().enumerate() {
-                            let v = V::load(r[ky].add(((col + 2 * j) * c4 + cb) * 2) as *const u8);
-                            acc = acc.add_i32(v.dot_i16(*wj));
+        for first in (0..g.ow).step_by(tile) {
+            let cols = first..g.ow.min(first + tile);
+            for cb in (0..c4).step_by(LANES) {
+                // SAFETY: weights [K][KP][c4][2]; bias and multiplier padded to c4; pair rows
+                // hold np ≥ (ow − 1)·stride + 2·(KP − 1) + 1 entries of c4 × 2; outputs
+                // (oy, ox, cb..) inside oh·ow·c.
+                unsafe {
+                    let wv: [[V; KP]; K] = core::array::from_fn(|ky| {
+                        core::array::from_fn(|j| {
+                            V::load(w.as_ptr().add(((ky * KP + j) * c4 + cb) * 2) as *const u8)
+                        })
+                    });
+                    let b = V::load(bias.as_ptr().add(cb) as *const u8);
+                    let m = F4::load(multiplier.as_ptr().add(cb));
+                    for ox in cols.clone() {
+                        let mut acc = b;
+                        let col = ox * g.stride;
+                        for ky in 0..K {
+                            for (j, wj) in wv[ky].iter().enumerate() {
+                                let at = ((col + 2 * j) * c4 + cb) * 2;
+                                let v = V::load(r[ky].add(at) as *const u8);
+                                acc = acc.add_i32(v.dot_i16(*wj));
+                            }
                         }
+                        store4(vr.apply(acc, m), out, (oy * g.ow + ox) * c + cb, c, cb);
                     }
-                    store4(vr.apply(acc, m), out, (oy * g.ow + ox) * c + cb, c, cb);
                 }
             }
         }

@@ -1,27 +1,37 @@
-//! Integer full k×k convolution (the stem): the input's patches gathered into i16 rows (zero
-//! point removed, zeros where the window leaves the image), then the [`qgemm`] product.
+//! Integer full k×k convolution (the stem): the input's patches gathered into rows, then the
+//! [`qgemm`](super::qgemm) product. For [`Layout::Pairs`](super::qgemm::Layout) the rows are i16 with the zero point
+//! removed (zeros in the padding); for `Layout::Quads` they are raw u8 with the padding at
+//! the zero point (which the bias cancels) and zeros past the depth.
 
 use super::depthwise::Window;
-use super::qgemm::{QGemm, QOut, qgemm};
 
-/// The patches of `x` (`[h, w, cin]` quanta) as `[oh·ow, 2·⌈k·k·cin/2⌉]` i16.
-pub fn patches(g: &Window, cin: usize, x: &[u8], zero_point: i32) -> Vec<i16> {
+/// Gathers the patches of `x` (`[h, w, cin]` quanta): `[oh·ow, row]` values built by `value`
+/// from each input quantum, `pad` where the window leaves the image, `zero` past the depth.
+fn gather<T: Copy>(
+    g: &Window,
+    cin: usize,
+    x: &[u8],
+    row: usize,
+    pad: T,
+    zero: T,
+    value: impl Fn(u8) -> T,
+) -> Vec<T> {
     assert!(x.len() >= g.h * g.w * cin, "patches: input too short");
     let depth = g.k * g.k * cin;
-    let row = 2 * depth.div_ceil(2);
-    let mut out = vec![0i16; g.oh * g.ow * row];
+    let mut out = vec![zero; g.oh * g.ow * row];
     for oy in 0..g.oh {
         let (iy0, ky0, ky1) = g.taps(oy, g.pad_top, g.h);
         for ox in 0..g.ow {
             let (ix0, kx0, kx1) = g.taps(ox, g.pad_left, g.w);
             let patch = &mut out[(oy * g.ow + ox) * row..][..depth];
+            patch.fill(pad);
             for ky in ky0..ky1 {
                 let iy = (iy0 + ky as isize) as usize;
                 let ix = (ix0 + kx0 as isize) as usize;
                 let src = &x[(iy * g.w + ix) * cin..][..(kx1 - kx0) * cin];
                 let dst = &mut patch[(ky * g.k + kx0) * cin..][..src.len()];
                 for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = s as i16 - zero_point as i16;
+                    *d = value(s);
                 }
             }
         }
@@ -29,24 +39,14 @@ pub fn patches(g: &Window, cin: usize, x: &[u8], zero_point: i32) -> Vec<i16> {
     out
 }
 
-/// Runs the convolution over one image: `x` `[h, w, cin]`, `w` packed as a `[k·k·cin, cout]`
-/// product ([`super::qgemm::pack_weights`]); the output as [`qgemm`] writes it.
-#[allow(clippy::too_many_arguments)]
-pub fn qdirect(
-    g: Window,
-    cin: usize,
-    cout: usize,
-    x: &[u8],
-    w: &[i16],
-    bias: &[i32],
-    zero_point: i32,
-    out: QOut<'_>,
-) {
-    let p = patches(&g, cin, x, zero_point);
-    let s = QGemm {
-        p: g.oh * g.ow,
-        k: g.k * g.k * cin,
-        n: cout,
-    };
-    qgemm(s, &p, w, bias, out);
+/// Patches as `Layout::Pairs` rows: `[oh·ow, 2·⌈depth/2⌉]` i16.
+pub fn patches_pairs(g: &Window, cin: usize, x: &[u8], zero_point: i32) -> Vec<i16> {
+    let row = 2 * (g.k * g.k * cin).div_ceil(2);
+    gather(g, cin, x, row, 0i16, 0i16, |s| s as i16 - zero_point as i16)
+}
+
+/// Patches as `Layout::Quads` rows: `[oh·ow, 4·⌈depth/4⌉]` u8, and that row length.
+pub fn patches_quads(g: &Window, cin: usize, x: &[u8], zero_point: i32) -> (Vec<u8>, usize) {
+    let row = 4 * (g.k * g.k * cin).div_ceil(4);
+    (gather(g, cin, x, row, zero_point as u8, 0u8, |s| s), row)
 }

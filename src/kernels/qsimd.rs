@@ -155,6 +155,96 @@ mod imp {
                 core::mem::transmute::<F4, v128>(v)
             }))
         }
+        /// i8 lanes of `self` (weights, signed) times u8 lanes of `x`, four products summed
+        /// per i32 lane, plus `acc`. Exact only where the engine multiplies unsigned by signed
+        /// bytes without saturating (see [`dot4_exact`](super::dot4_exact)); `x` below 128 is
+        /// exact everywhere.
+        #[cfg(target_feature = "relaxed-simd")]
+        #[inline(always)]
+        pub fn dot4_add(self, x: Self, acc: Self) -> Self {
+            Self(i32x4_relaxed_dot_i8x16_i7x16_add(self.0, x.0, acc.0))
+        }
+        /// [`V::dot4_add`] without relaxed SIMD: exact, from 16-bit products (this build never
+        /// runs the kernels that use it for speed).
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        #[inline(always)]
+        pub fn dot4_add(self, x: Self, acc: Self) -> Self {
+            let low = i32x4_dot_i16x8(i16x8_extend_low_i8x16(self.0), u16x8_extend_low_u8x16(x.0));
+            let high = i32x4_dot_i16x8(
+                i16x8_extend_high_i8x16(self.0),
+                u16x8_extend_high_u8x16(x.0),
+            );
+            let even = i32x4_shuffle::<0, 2, 4, 6>(low, high);
+            let odd = i32x4_shuffle::<1, 3, 5, 7>(low, high);
+            Self(i32x4_add(i32x4_add(even, odd), acc.0))
+        }
+        /// Four u8 at `p`, repeated in all four i32 lanes.
+        ///
+        /// # Safety
+        /// `p` must be valid for reading 4 bytes.
+        #[inline(always)]
+        pub unsafe fn load_u8x4_splat(p: *const u8) -> Self {
+            // SAFETY: the caller guarantees 4 readable bytes.
+            Self(unsafe { v128_load32_splat(p as *const u32) })
+        }
+        /// Bytes `[4j..4j+4]` of each i32 lane regrouped: bytes 0, 1 of every lane first, then
+        /// bytes 2, 3 of every lane.
+        #[inline(always)]
+        pub fn quads_to_pairs(self) -> Self {
+            Self(i8x16_shuffle::<
+                0,
+                1,
+                4,
+                5,
+                8,
+                9,
+                12,
+                13,
+                2,
+                3,
+                6,
+                7,
+                10,
+                11,
+                14,
+                15,
+            >(self.0, self.0))
+        }
+        /// The low 8 bytes sign-extended to i16.
+        #[inline(always)]
+        pub fn extend_low_i8(self) -> Self {
+            Self(i16x8_extend_low_i8x16(self.0))
+        }
+        /// The high 8 bytes sign-extended to i16.
+        #[inline(always)]
+        pub fn extend_high_i8(self) -> Self {
+            Self(i16x8_extend_high_i8x16(self.0))
+        }
+        /// The low 8 bytes zero-extended to i16.
+        #[inline(always)]
+        pub fn extend_low_u8(self) -> Self {
+            Self(u16x8_extend_low_u8x16(self.0))
+        }
+        /// i32 lane `L` in all four lanes.
+        #[inline(always)]
+        pub fn splat_lane_i32<const L: usize>(self) -> Self {
+            Self(i32x4_shuffle::<L, L, L, L>(self.0, self.0))
+        }
+        /// The 16 u8 lanes summed in groups of four (i32 lanes).
+        #[inline(always)]
+        pub fn sum_u8_quads(self) -> Self {
+            Self(u32x4_extadd_pairwise_u16x8(u16x8_extadd_pairwise_u8x16(
+                self.0,
+            )))
+        }
+        /// The four i32 lanes summed.
+        #[inline(always)]
+        pub fn sum_i32(self) -> i32 {
+            i32x4_extract_lane::<0>(self.0)
+                .wrapping_add(i32x4_extract_lane::<1>(self.0))
+                .wrapping_add(i32x4_extract_lane::<2>(self.0))
+                .wrapping_add(i32x4_extract_lane::<3>(self.0))
+        }
         /// i32 lanes of `self` then `b`, narrowed to i16 with saturation.
         #[inline(always)]
         pub fn pack_i16(self, b: Self) -> Self {
@@ -510,5 +600,122 @@ mod imp {
                 v.clamp(0, 255) as u8
             }))
         }
+    }
+}
+
+/// Operations the x86_64 and plain builds do on byte arrays: they serve the native tests of
+/// the relaxed-SIMD kernels' arithmetic, not speed.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+impl V {
+    fn bytes(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        // SAFETY: 16 writable bytes.
+        unsafe { self.store(b.as_mut_ptr()) };
+        b
+    }
+    fn from_bytes(b: [u8; 16]) -> Self {
+        // SAFETY: 16 readable bytes.
+        unsafe { Self::load(b.as_ptr()) }
+    }
+    fn from_i32s(a: [i32; 4]) -> Self {
+        Self::from_bytes(core::array::from_fn(|i| a[i / 4].to_le_bytes()[i % 4]))
+    }
+    fn i32s(self) -> [i32; 4] {
+        let b = self.bytes();
+        core::array::from_fn(|i| {
+            i32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+        })
+    }
+    fn from_i16s(a: [i16; 8]) -> Self {
+        Self::from_bytes(core::array::from_fn(|i| a[i / 2].to_le_bytes()[i % 2]))
+    }
+    /// i8 lanes of `self` (weights, signed) times u8 lanes of `x`, four products summed per
+    /// i32 lane, plus `acc`: the exact arithmetic the relaxed-SIMD kernels rely on.
+    #[inline(always)]
+    pub fn dot4_add(self, x: Self, acc: Self) -> Self {
+        let (w, x, a) = (self.bytes(), x.bytes(), acc.i32s());
+        Self::from_i32s(core::array::from_fn(|j| {
+            (0..4).fold(a[j], |s, i| {
+                s.wrapping_add(w[4 * j + i] as i8 as i32 * x[4 * j + i] as i32)
+            })
+        }))
+    }
+    /// Four u8 at `p`, repeated in all four i32 lanes.
+    ///
+    /// # Safety
+    /// `p` must be valid for reading 4 bytes.
+    #[inline(always)]
+    pub unsafe fn load_u8x4_splat(p: *const u8) -> Self {
+        let b = unsafe { core::ptr::read_unaligned(p as *const [u8; 4]) };
+        Self::from_bytes(core::array::from_fn(|i| b[i % 4]))
+    }
+    /// Bytes `[4j..4j+4]` of each i32 lane regrouped: bytes 0, 1 of every lane first, then
+    /// bytes 2, 3 of every lane.
+    #[inline(always)]
+    pub fn quads_to_pairs(self) -> Self {
+        let b = self.bytes();
+        const ORDER: [usize; 16] = [0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15];
+        Self::from_bytes(ORDER.map(|i| b[i]))
+    }
+    /// The low 8 bytes sign-extended to i16.
+    #[inline(always)]
+    pub fn extend_low_i8(self) -> Self {
+        let b = self.bytes();
+        Self::from_i16s(core::array::from_fn(|i| b[i] as i8 as i16))
+    }
+    /// The high 8 bytes sign-extended to i16.
+    #[inline(always)]
+    pub fn extend_high_i8(self) -> Self {
+        let b = self.bytes();
+        Self::from_i16s(core::array::from_fn(|i| b[8 + i] as i8 as i16))
+    }
+    /// The low 8 bytes zero-extended to i16.
+    #[inline(always)]
+    pub fn extend_low_u8(self) -> Self {
+        let b = self.bytes();
+        Self::from_i16s(core::array::from_fn(|i| b[i] as i16))
+    }
+    /// i32 lane `L` in all four lanes.
+    #[inline(always)]
+    pub fn splat_lane_i32<const L: usize>(self) -> Self {
+        Self::from_i32s([self.i32s()[L]; 4])
+    }
+    /// The 16 u8 lanes summed in groups of four (i32 lanes).
+    #[inline(always)]
+    pub fn sum_u8_quads(self) -> Self {
+        let b = self.bytes();
+        Self::from_i32s(core::array::from_fn(|j| {
+            (0..4).map(|i| b[4 * j + i] as i32).sum()
+        }))
+    }
+    /// The four i32 lanes summed.
+    #[inline(always)]
+    pub fn sum_i32(self) -> i32 {
+        self.i32s().iter().fold(0i32, |s, &v| s.wrapping_add(v))
+    }
+}
+
+/// Whether [`V::dot4_add`] is exact for any unsigned `x` on this engine: the relaxed dot
+/// product multiplies unsigned by signed bytes without saturating on x86 with AVX-VNNI (and
+/// Arm with i8mm), saturates or reads `x` as signed elsewhere. The arithmetic of this build is
+/// exact by construction outside wasm, and there is no relaxed dot product without relaxed SIMD.
+pub fn dot4_exact() -> bool {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        // Products that saturate a 16-bit pair sum (127·255·2) and that differ when 255 is
+        // read as −1: both must come out exact.
+        let x = V::splat_i32(core::hint::black_box(-1)); // 16 bytes of 255
+        let zero = V::zero();
+        let high = V::splat_i32(core::hint::black_box(0x7f7f_7f7f)).dot4_add(x, zero);
+        let low = V::splat_i32(core::hint::black_box(0x8080_8080u32 as i32)).dot4_add(x, zero);
+        high.sum_i32() == 4 * 4 * 127 * 255 && low.sum_i32() == -4 * 4 * 128 * 255
+    }
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
+    {
+        false
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        true
     }
 }

@@ -9,63 +9,120 @@
 
 use core::mem::MaybeUninit;
 
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::{FlexTensor, Layout as FlexLayout};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Dispatch, DispatchKindConversion, DispatchTensor, Flex};
 use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Bytes, DType, FloatDType, Int, IntDType, Shape, Tensor};
+use burn::tensor::{Bytes, DType, FloatDType, Int, IntDType, Shape, Tensor, TensorData};
 
-use super::qgemm::{QGemm, QOut, qgemm, widen};
+pub use super::qgemm::Layout;
+use super::qgemm::{QGemm, QOut, qgemm, qgemm_quads, widen};
 use super::requant::Requant;
 use super::{Conv, KernelBackend, enabled, qdepthwise, qdirect, qgemm as gemm};
 use crate::model::{PoolQuant, same_padding};
 
-/// Shape of the packed int8 weights: one-group convolutions `[⌈out/8⌉, ⌈k·k·in/2⌉, 8, 2]`,
-/// depthwise ones `[k, ⌈k/2⌉, ⌈c/4⌉·4, 2]`.
-pub fn qpacked_shape(conv: &Conv) -> [usize; 4] {
+/// Shape of the packed int8 weights: one-group convolutions `[⌈out/8⌉, ⌈k·k·in/2⌉, 8, 2]` i16
+/// ([`Layout::Pairs`]) or `[⌈out/8⌉, ⌈k·k·in/4⌉, 8, 4]` i8 ([`Layout::Quads`]); depthwise
+/// ones `[k, ⌈k/2⌉, ⌈c/4⌉·4, 2]` i16 whatever the layout.
+pub fn qpacked_shape(conv: &Conv, layout: Layout) -> [usize; 4] {
     let k = conv.kernel;
     if conv.groups == 1 {
         let depth = k * k * conv.in_channels;
-        [
-            conv.out_channels.div_ceil(gemm::QPANEL),
-            depth.div_ceil(2),
-            gemm::QPANEL,
-            2,
-        ]
+        let panels = conv.out_channels.div_ceil(gemm::QPANEL);
+        match layout {
+            Layout::Pairs => [panels, depth.div_ceil(2), gemm::QPANEL, 2],
+            Layout::Quads => [panels, depth.div_ceil(4), gemm::QPANEL, 4],
+        }
     } else {
         [k, k.div_ceil(2), conv.out_channels.div_ceil(4) * 4, 2]
     }
 }
 
-/// HWIO weights (zero points removed) → the int8 kernels' layout, once, at load.
-pub fn qpack(conv: &Conv, hwio: &[i16]) -> Vec<i16> {
+/// A convolution's weights and bias in the int8 kernels' layout.
+#[derive(Debug, Clone)]
+pub struct QPacked {
+    /// The layout the weights ended up in (one-group convolutions fall back to pairs when a
+    /// weight column does not fit i8).
+    pub layout: Layout,
+    /// Weights: i16 for pairs and depthwise, i8 for quads ([`qpacked_shape`]).
+    pub weight: TensorData,
+    /// Bias `[out]` i32; for quads the bias with the input zero point folded in, then the
+    /// column shifts (`[2·out]`).
+    pub bias: TensorData,
+}
+
+/// HWIO weights (zero points removed) and bias → the int8 kernels' layout, once, at load.
+pub fn qpack(
+    conv: &Conv,
+    hwio: &[i16],
+    bias: &[i32],
+    input_zero_point: i32,
+    layout: Layout,
+) -> QPacked {
     let k = conv.kernel;
-    if conv.groups == 1 {
-        gemm::pack_weights(hwio, k * k * conv.in_channels, conv.out_channels)
-    } else {
-        qdepthwise::pack_weights(hwio, k, conv.out_channels)
+    let n = conv.out_channels;
+    let pairs = |layout| QPacked {
+        layout,
+        weight: TensorData::new(
+            if conv.groups == 1 {
+                gemm::pack_pairs(hwio, k * k * conv.in_channels, n)
+            } else {
+                qdepthwise::pack_weights(hwio, k, n)
+            },
+            qpacked_shape(conv, Layout::Pairs),
+        ),
+        bias: TensorData::new(bias.to_vec(), [n]),
+    };
+    if conv.groups != 1 || layout == Layout::Pairs {
+        return pairs(Layout::Pairs);
+    }
+    match gemm::pack_quads(hwio, k * k * conv.in_channels, n, bias, input_zero_point) {
+        Some(q) => QPacked {
+            layout: Layout::Quads,
+            weight: TensorData::new(q.weights, qpacked_shape(conv, Layout::Quads)),
+            bias: TensorData::new(q.constants, [2 * n]),
+        },
+        None => pairs(Layout::Pairs),
     }
 }
 
-/// The kernels' layout → HWIO, with burn's tensor ops (for the reference path).
-pub fn qunpack(conv: &Conv, packed: Tensor<4, Int>) -> Tensor<4, Int> {
-    let [a, b, c, d] = qpacked_shape(conv);
+/// The kernels' layout → HWIO weights (i32) and the plain bias, with burn's tensor ops (for
+/// the reference path). The layout is read from the weights' dtype.
+pub fn qunpack(
+    conv: &Conv,
+    packed: Tensor<4, Int>,
+    bias: Tensor<1, Int>,
+    input_zero_point: i32,
+) -> (Tensor<4, Int>, Tensor<1, Int>) {
     let k = conv.kernel;
-    if conv.groups == 1 {
-        let depth = k * k * conv.in_channels;
-        packed
-            .permute([1, 3, 0, 2])
-            .reshape([b * d, a * c])
-            .slice([0..depth, 0..conv.out_channels])
-            .reshape(conv.hwio_shape())
-    } else {
-        packed
+    let n = conv.out_channels;
+    let quads = packed.dtype() == DType::I8;
+    let [a, b, c, d] = qpacked_shape(conv, if quads { Layout::Quads } else { Layout::Pairs });
+    let packed = packed.cast(IntDType::I32);
+    if conv.groups != 1 {
+        let hwio = packed
             .permute([0, 1, 3, 2])
             .reshape([a, b * d, c])
-            .slice([0..k, 0..k, 0..conv.out_channels])
-            .reshape(conv.hwio_shape())
+            .slice([0..k, 0..k, 0..n])
+            .reshape(conv.hwio_shape());
+        return (hwio, bias);
     }
+    let depth = k * k * conv.in_channels;
+    let columns = packed
+        .permute([1, 3, 0, 2])
+        .reshape([b * d, a * c])
+        .slice([0..depth, 0..n]);
+    if !quads {
+        return (columns.reshape(conv.hwio_shape()), bias);
+    }
+    let bias = bias.cast(IntDType::I32);
+    let shift = bias.clone().slice([n..2 * n]);
+    let columns = columns + shift.reshape([1, n]);
+    // The bias held `bias − zx · Σ_k w`: add the zero point's share back.
+    let sums = columns.clone().sum_dim(0).reshape([n]);
+    let bias = bias.slice([0..n]) + sums.mul_scalar(input_zero_point);
+    (columns.reshape(conv.hwio_shape()), bias)
 }
 
 /// The 8-bit convolution (weights packed, [`qpack`]): through the backend extension, or
@@ -81,8 +138,8 @@ pub fn qconv2d(
     requant: Requant,
 ) -> Tensor<4, Int> {
     if !enabled() {
-        let w = qunpack(&conv, weight);
-        return qconv2d_reference(x, w, bias, multiplier, residual, conv, requant);
+        let (w, b) = qunpack(&conv, weight, bias, requant.input_zero_point);
+        return qconv2d_reference(x, w, b, multiplier, residual, conv, requant);
     }
     let (x, w, b, m) = (
         x.into_dispatch(),
@@ -114,8 +171,8 @@ pub fn qconv2d_real(
     input_zero_point: i32,
 ) -> Tensor<4> {
     if !enabled() {
-        let w = qunpack(&conv, weight);
-        return qconv2d_real_reference(x, w, bias, scale, conv, input_zero_point);
+        let (w, b) = qunpack(&conv, weight, bias, input_zero_point);
+        return qconv2d_real_reference(x, w, b, scale, conv, input_zero_point);
     }
     Tensor::from_dispatch(<Dispatch as KernelBackend>::qconv2d_nhwc_real(
         x.into_dispatch(),
@@ -257,10 +314,16 @@ pub(crate) fn qreference_on<B: burn::backend::Backend>(
 where
     DispatchTensor: DispatchKindConversion<B>,
 {
+    let (w, b) = qunpack(
+        &conv,
+        Tensor::from_primitive::<B>(weight),
+        Tensor::from_primitive::<B>(bias),
+        requant.input_zero_point,
+    );
     qconv2d_reference(
         Tensor::from_primitive::<B>(x),
-        qunpack(&conv, Tensor::from_primitive::<B>(weight)),
-        Tensor::from_primitive::<B>(bias),
+        w,
+        b,
         Tensor::from_primitive::<B>(multiplier),
         residual.map(Tensor::from_primitive::<B>),
         conv,
@@ -282,10 +345,16 @@ pub(crate) fn qreference_real_on<B: burn::backend::Backend>(
 where
     DispatchTensor: DispatchKindConversion<B>,
 {
+    let (w, b) = qunpack(
+        &conv,
+        Tensor::from_primitive::<B>(weight),
+        Tensor::from_primitive::<B>(bias),
+        input_zero_point,
+    );
     qconv2d_real_reference(
         Tensor::from_primitive::<B>(x),
-        qunpack(&conv, Tensor::from_primitive::<B>(weight)),
-        Tensor::from_primitive::<B>(bias),
+        w,
+        b,
         Tensor::from_primitive::<B>(scale),
         conv,
         input_zero_point,
@@ -304,13 +373,20 @@ fn kernels_take(
 ) -> bool {
     let [n, h, wd, cin] = x.layout().shape().dims::<4>();
     let depthwise = conv.groups == cin && conv.out_channels == cin;
+    let layout = if w.dtype() == DType::I8 {
+        Layout::Quads
+    } else {
+        Layout::Pairs
+    };
+    let bias_len = if layout == Layout::Quads { 2 } else { 1 } * conv.out_channels;
     x.dtype() == DType::U8
-        && w.dtype() == DType::I16
+        && matches!(w.dtype(), DType::I16 | DType::I8)
         && b.dtype() == DType::I32
         && s.dtype() == DType::F32
         && cin == conv.in_channels
-        && (depthwise || conv.groups == 1)
-        && w.layout().shape().dims::<4>() == qpacked_shape(conv)
+        && (conv.groups == 1 || (depthwise && layout == Layout::Pairs))
+        && w.layout().shape().dims::<4>() == qpacked_shape(conv, layout)
+        && b.layout().shape().dims::<1>() == [bias_len]
         && n * h * wd * cin > 0
 }
 
@@ -320,6 +396,53 @@ macro_rules! slice {
         $x.as_slice::<$t>()
             .expect("a contiguous tensor of the checked dtype")
     };
+}
+
+/// One image of a one-group convolution through the product of the weights' layout.
+#[allow(clippy::too_many_arguments)]
+fn one_group(
+    conv: &Conv,
+    g: super::depthwise::Window,
+    x: &[u8],
+    weight: &FlexTensor,
+    bias: &[i32],
+    zero_point: i32,
+    out: QOut<'_>,
+    scratch: &mut Vec<i16>,
+) {
+    let (cin, cout) = (conv.in_channels, conv.out_channels);
+    let p = g.oh * g.ow;
+    let s = QGemm {
+        p,
+        k: conv.kernel * conv.kernel * cin,
+        n: cout,
+    };
+    if weight.dtype() == DType::I8 {
+        let w = slice!(i8, weight);
+        if conv.is_pointwise() && cin % 4 == 0 {
+            qgemm_quads(s, x, cin, w, bias, out);
+        } else if conv.is_pointwise() {
+            // Rows padded to whole quads with zeros.
+            let row = 4 * cin.div_ceil(4);
+            let mut padded = vec![0u8; p * row];
+            for (d, src) in padded.chunks_exact_mut(row).zip(x.chunks_exact(cin)) {
+                d[..cin].copy_from_slice(src);
+            }
+            qgemm_quads(s, &padded, row, w, bias, out);
+        } else {
+            let (patches, row) = qdirect::patches_quads(&g, cin, x, zero_point);
+            qgemm_quads(s, &patches, row, w, bias, out);
+        }
+    } else {
+        let w = slice!(i16, weight);
+        if conv.is_pointwise() {
+            widen(x, p, cin, zero_point, scratch);
+            qgemm(s, scratch, w, bias, out);
+        } else {
+            let patches = qdirect::patches_pairs(&g, cin, x, zero_point);
+            qgemm(s, &patches, w, bias, out);
+        }
+    }
 }
 
 /// The 8-bit convolution on flex tensors: the kernels, or the reference for what they do not take.
@@ -348,48 +471,36 @@ pub(crate) fn flex_qconv2d(
         multiplier.to_contiguous(),
     );
     let residual = residual.map(|r| r.to_contiguous());
-    let (xs, ws, bs, ms) = (
-        slice!(u8, x),
-        slice!(i16, weight),
-        slice!(i32, bias),
-        slice!(f32, multiplier),
-    );
+    let (xs, bs, ms) = (slice!(u8, x), slice!(i32, bias), slice!(f32, multiplier));
     let rs = residual.as_ref().map(|r| slice!(u8, r));
     assert!(rs.is_none_or(|r| r.len() == len), "residual shape");
     let mut out: Vec<u8> = Vec::with_capacity(len);
     let spare: &mut [MaybeUninit<u8>] = &mut out.spare_capacity_mut()[..len];
     let (image_in, image_out) = (h * w * cin, g.oh * g.ow * cout);
-    let mut widened = Vec::new();
+    let mut scratch = Vec::new();
     for b in 0..n {
         let xb = &xs[b * image_in..][..image_in];
         let ob = &mut spare[b * image_out..][..image_out];
-        let target = |out| QOut::Quantized {
-            out,
-            multiplier: ms,
-            requant: &requant,
-            residual: rs.map(|r| &r[b * image_out..][..image_out]),
-        };
-        if conv.is_pointwise() {
-            widen(xb, h * w, cin, requant.input_zero_point, &mut widened);
-            let s = QGemm {
-                p: h * w,
-                k: cin,
-                n: cout,
+        if conv.groups == 1 {
+            let target = QOut::Quantized {
+                out: ob,
+                multiplier: ms,
+                requant: &requant,
+                residual: rs.map(|r| &r[b * image_out..][..image_out]),
             };
-            qgemm(s, &widened, ws, bs, target(ob));
-        } else if conv.groups == 1 {
-            qdirect::qdirect(
+            one_group(
+                &conv,
                 g,
-                cin,
-                cout,
                 xb,
-                ws,
+                &weight,
                 bs,
                 requant.input_zero_point,
-                target(ob),
+                target,
+                &mut scratch,
             );
         } else {
             assert!(rs.is_none(), "a depthwise convolution adds no residual");
+            let ws = slice!(i16, weight);
             qdepthwise::qdepthwise(g, cin, xb, ws, bs, ms, &requant, ob);
         }
     }
@@ -397,7 +508,7 @@ pub(crate) fn flex_qconv2d(
     unsafe { out.set_len(len) };
     FlexTensor::new(
         Bytes::from_elems(out),
-        Layout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
+        FlexLayout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
         DType::U8,
     )
 }
@@ -424,37 +535,31 @@ pub(crate) fn flex_qconv2d_real(
         bias.to_contiguous(),
         scale.to_contiguous(),
     );
-    let (xs, ws, bs, ss) = (
-        slice!(u8, x),
-        slice!(i16, weight),
-        slice!(i32, bias),
-        slice!(f32, scale),
-    );
+    let (xs, bs, ss) = (slice!(u8, x), slice!(i32, bias), slice!(f32, scale));
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let spare: &mut [MaybeUninit<f32>] = &mut out.spare_capacity_mut()[..len];
     let (image_in, image_out) = (h * w * cin, g.oh * g.ow * cout);
-    let mut widened = Vec::new();
+    let mut scratch = Vec::new();
     for b in 0..n {
         let xb = &xs[b * image_in..][..image_in];
         let ob = &mut spare[b * image_out..][..image_out];
         let target = QOut::Real { out: ob, scale: ss };
-        if conv.is_pointwise() {
-            widen(xb, h * w, cin, input_zero_point, &mut widened);
-            let s = QGemm {
-                p: h * w,
-                k: cin,
-                n: cout,
-            };
-            qgemm(s, &widened, ws, bs, target);
-        } else {
-            qdirect::qdirect(g, cin, cout, xb, ws, bs, input_zero_point, target);
-        }
+        one_group(
+            &conv,
+            g,
+            xb,
+            &weight,
+            bs,
+            input_zero_point,
+            target,
+            &mut scratch,
+        );
     }
     // SAFETY: the product wrote every element of each image's output.
     unsafe { out.set_len(len) };
     FlexTensor::new(
         Bytes::from_elems(out),
-        Layout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
+        FlexLayout::contiguous(Shape::new([n, g.oh, g.ow, cout])),
         DType::F32,
     )
 }

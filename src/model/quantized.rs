@@ -10,15 +10,15 @@ use super::config::{Architecture, ConvSpec};
 use super::mobilenet::Output;
 use super::quant::{AddRequant, GraphQuant, PoolQuant, QParams, QuantConv};
 use crate::error::{Error, Result};
-use crate::kernels::quantized::{qconv2d, qconv2d_real, qpack, qpacked_shape, qpool, requantize};
+use crate::kernels::quantized::{Layout, qconv2d, qconv2d_real, qpack, qpool, requantize};
 use crate::kernels::{Conv, Requant};
 
 /// One 8-bit convolution with its packed weights and requantization.
 #[derive(Module, Debug)]
 pub struct QConv {
-    /// i16, in the kernels' layout ([`qpacked_shape`]).
+    /// In the kernels' layout ([`qpack`]): i16, or i8 for [`Layout::Quads`].
     weight: Param<Tensor<4, Int>>,
-    /// i32.
+    /// i32, as [`qpack`] leaves it.
     bias: Param<Tensor<1, Int>>,
     /// `M[c]`, or for the logits the dequantization scale.
     multiplier: Param<Tensor<1>>,
@@ -36,6 +36,7 @@ impl QConv {
         q: &QuantConv,
         add: Option<AddRequant>,
         real: bool,
+        layout: Layout,
         device: &Device,
     ) -> Self {
         let conv = Conv {
@@ -45,7 +46,11 @@ impl QConv {
             in_channels: spec.in_channels,
             out_channels: spec.out_channels,
         };
-        let packed = TensorData::new(qpack(&conv, &q.weight), qpacked_shape(&conv));
+        let packed = qpack(&conv, &q.weight, &q.bias, q.input.zero_point, layout);
+        let weight_dtype = match packed.layout {
+            Layout::Quads => DType::I8,
+            Layout::Pairs => DType::I16,
+        };
         let n = spec.out_channels;
         let multiplier = if real {
             q.dequantization()
@@ -55,14 +60,11 @@ impl QConv {
         Self {
             weight: Param::initialized(
                 ParamId::new(),
-                Tensor::<4, Int>::from_data(packed, (device, DType::I16)),
+                Tensor::<4, Int>::from_data(packed.weight, (device, weight_dtype)),
             ),
             bias: Param::initialized(
                 ParamId::new(),
-                Tensor::<1, Int>::from_data(
-                    TensorData::new(q.bias.clone(), [n]),
-                    (device, DType::I32),
-                ),
+                Tensor::<1, Int>::from_data(packed.bias, (device, DType::I32)),
             ),
             multiplier: Param::from_tensor(Tensor::from_data(
                 TensorData::new(multiplier, [n]),
@@ -132,11 +134,13 @@ pub struct QuantMobileNet {
 
 impl QuantMobileNet {
     /// Builds the network from the integer form of each convolution (in the order of
-    /// [`Architecture::convs`]) and of the graph.
+    /// [`Architecture::convs`]) and of the graph, one-group weights packed in `layout`
+    /// ([`Layout::preferred`] for the fastest here; every layout gives the same outputs).
     pub fn new(
         arch: &Architecture,
         convs: &[&QuantConv],
         graph: &GraphQuant,
+        layout: Layout,
         device: &Device,
     ) -> Result<Self> {
         let specs = arch.convs();
@@ -153,7 +157,7 @@ impl QuantMobileNet {
         let mut next = specs.iter().zip(convs.iter().copied());
         let mut layer = |add: Option<AddRequant>, real: bool| {
             let (spec, q) = next.next().expect("one quantized convolution per spec");
-            QConv::new(spec, q, add, real, device)
+            QConv::new(spec, q, add, real, layout, device)
         };
         let stem = layer(None, false);
         let mut blocks = Vec::with_capacity(arch.blocks.len());
