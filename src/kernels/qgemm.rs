@@ -24,12 +24,9 @@ use super::simd::F4;
 
 /// Output channels per weight panel.
 pub const QPANEL: usize = 8;
-/// Pixels per register tile of the 16-bit products: 8 accumulators, 2 weight vectors and a
-/// splat fit the 15 SIMD registers V8 allocates on x64.
+/// Pixels per register tile: 8 accumulators, 2 weight vectors and a splat fit the 15 SIMD
+/// registers V8 allocates on x64 (tiles of 5 pixels measured the same, 6 spill).
 const MR: usize = 4;
-/// Pixels per register tile of the relaxed dot product: its latency (5 cycles on x86) wants
-/// more independent sums in flight, and it needs no second register per product.
-const MR_QUADS: usize = 4;
 /// Bytes of input rows kept hot while every panel of a group reads them.
 const CHUNK_BYTES: usize = 16 * 1024;
 /// Bytes of weights in one group of panels.
@@ -248,10 +245,10 @@ pub fn qgemm_quads_with(
         sums.as_deref().map(|s| (s, shifts)),
     );
     if relaxed {
-        let micro = QuadsTile { x, stride, w, k4 };
-        drive::<_, MR_QUADS>(&micro, p, n, stride, 4 * QPANEL * k4, &epi);
+        let micro = QuadsTile::<true> { x, stride, w, k4 };
+        drive::<_, MR>(&micro, p, n, stride, 4 * QPANEL * k4, &epi);
     } else {
-        let micro = QuadsWidened { x, stride, w, k4 };
+        let micro = QuadsTile::<false> { x, stride, w, k4 };
         drive::<_, MR>(&micro, p, n, stride, 4 * QPANEL * k4, &epi);
     }
 }
@@ -344,15 +341,16 @@ impl Micro for PairsTile<'_> {
     }
 }
 
-/// [`Layout::Quads`] tiles on the relaxed dot product.
-struct QuadsTile<'a> {
+/// [`Layout::Quads`] tiles: on the relaxed dot product (`RELAXED`), or on its exact 16-bit
+/// form for engines whose dot product is not exact on unsigned bytes.
+struct QuadsTile<'a, const RELAXED: bool> {
     x: &'a [u8],
     stride: usize,
     w: &'a [i8],
     k4: usize,
 }
 
-impl Micro for QuadsTile<'_> {
+impl<const RELAXED: bool> Micro for QuadsTile<'_, RELAXED> {
     #[inline(always)]
     unsafe fn tile<const R: usize>(&self, row: usize, panel: usize, bias: [V; 2]) -> [[V; 2]; R] {
         // SAFETY: R rows of 4·k4 bytes from `row`; the panel holds k4 × 32 weights.
@@ -365,44 +363,13 @@ impl Micro for QuadsTile<'_> {
                 let w1 = V::load(w.add(16));
                 for (r, a) in acc.iter_mut().enumerate() {
                     let v = V::load_u8x4_splat(x.add(r * self.stride + 4 * kq));
-                    a[0] = w0.dot4_add(v, a[0]);
-                    a[1] = w1.dot4_add(v, a[1]);
-                }
-                w = w.add(4 * QPANEL);
-            }
-            acc
-        }
-    }
-}
-
-/// [`Layout::Quads`] tiles through 16-bit products, for engines whose relaxed dot product is
-/// not exact on unsigned inputs.
-struct QuadsWidened<'a> {
-    x: &'a [u8],
-    stride: usize,
-    w: &'a [i8],
-    k4: usize,
-}
-
-impl Micro for QuadsWidened<'_> {
-    #[inline(always)]
-    unsafe fn tile<const R: usize>(&self, row: usize, panel: usize, bias: [V; 2]) -> [[V; 2]; R] {
-        // SAFETY: as for `QuadsTile`.
-        unsafe {
-            let x = self.x.as_ptr().add(row * self.stride);
-            let mut w = self.w.as_ptr().add(panel * self.k4 * QPANEL * 4) as *const u8;
-            let mut acc = [bias; R];
-            for kq in 0..self.k4 {
-                // Per four channels: the pair (k0, k1) of each, then the pair (k2, k3).
-                let q0 = V::load(w).quads_to_pairs();
-                let q1 = V::load(w.add(16)).quads_to_pairs();
-                let (w00, w01) = (q0.extend_low_i8(), q0.extend_high_i8());
-                let (w10, w11) = (q1.extend_low_i8(), q1.extend_high_i8());
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let v = V::load_u8x4_splat(x.add(r * self.stride + 4 * kq)).extend_low_u8();
-                    let (p0, p1) = (v.splat_lane_i32::<0>(), v.splat_lane_i32::<1>());
-                    a[0] = a[0].add_i32(p0.dot_i16(w00)).add_i32(p1.dot_i16(w01));
-                    a[1] = a[1].add_i32(p0.dot_i16(w10)).add_i32(p1.dot_i16(w11));
+                    if RELAXED {
+                        a[0] = w0.dot4_add(v, a[0]);
+                        a[1] = w1.dot4_add(v, a[1]);
+                    } else {
+                        a[0] = w0.dot4_add_exact(v, a[0]);
+                        a[1] = w1.dot4_add_exact(v, a[1]);
+                    }
                 }
                 w = w.add(4 * QPANEL);
             }
@@ -426,8 +393,10 @@ struct Epilogue<'a> {
     /// Per-channel constants padded to whole panels.
     bias: Vec<i32>,
     scale: Vec<f32>,
-    /// Row sums and per-channel shifts (padded), for [`Layout::Quads`] columns stored shifted.
-    shifted: Option<(&'a [i32], Vec<i32>)>,
+    /// Row sums and per-channel shifts (padded), for [`Layout::Quads`] columns stored shifted;
+    /// and per panel whether any of its columns is (in the published files one or two columns
+    /// of a layer are: the one holding the weights' extreme).
+    shifted: Option<(&'a [i32], Vec<i32>, Vec<bool>)>,
 }
 
 impl<'a> Epilogue<'a> {
@@ -489,7 +458,13 @@ impl<'a> Epilogue<'a> {
             n,
             bias: pad_i(bias),
             scale: scales,
-            shifted: shifted.map(|(sums, shifts)| (sums, pad_i(shifts))),
+            shifted: shifted.map(|(sums, shifts)| {
+                let panels = shifts
+                    .chunks(QPANEL)
+                    .map(|c| c.iter().any(|&s| s != 0))
+                    .collect();
+                (sums, pad_i(shifts), panels)
+            }),
         }
     }
 
@@ -521,7 +496,7 @@ impl<'a> Epilogue<'a> {
             let s1 = F4::load(self.scale.as_ptr().add(n0 + 4));
             for (r, a) in acc.iter().enumerate() {
                 let mut a = *a;
-                if let Some((sums, shifts)) = &self.shifted {
+                if let Some((sums, shifts, _)) = self.shifted.as_ref().filter(|s| s.2[panel]) {
                     let sum = V::splat_i32(sums[row + r]);
                     let sh = shifts.as_ptr().add(n0);
                     a[0] = a[0].add_i32(sum.mul_i32(V::load(sh as *const u8)));

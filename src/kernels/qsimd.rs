@@ -111,6 +111,42 @@ mod imp {
         pub fn sub_i16(self, b: Self) -> Self {
             Self(i16x8_sub(self.0, b.0))
         }
+        /// u8 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 … a7 b7`.
+        #[inline(always)]
+        pub fn zip_lo_i8(self, b: Self) -> Self {
+            Self(i8x16_shuffle::<
+                0,
+                16,
+                1,
+                17,
+                2,
+                18,
+                3,
+                19,
+                4,
+                20,
+                5,
+                21,
+                6,
+                22,
+                7,
+                23,
+            >(self.0, b.0))
+        }
+        /// 8 bytes from `p` in the low half, zeros above.
+        ///
+        /// # Safety
+        /// `p` must be valid for reading 8 bytes.
+        #[inline(always)]
+        pub unsafe fn load_low64(p: *const u8) -> Self {
+            // SAFETY: the caller guarantees 8 readable bytes.
+            Self(unsafe { v128_load64_zero(p as *const u64) })
+        }
+        /// Sixteen copies of `x` (u8 lanes).
+        #[inline(always)]
+        pub fn splat_u8(x: u8) -> Self {
+            Self(u8x16_splat(x))
+        }
         /// i16 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 a2 b2 a3 b3`.
         #[inline(always)]
         pub fn zip_lo_i16(self, b: Self) -> Self {
@@ -147,13 +183,16 @@ mod imp {
             // SAFETY: F4 wraps the same v128 on this target.
             unsafe { core::mem::transmute::<v128, F4>(f32x4_convert_i32x4(self.0)) }
         }
-        /// Integral f32 lanes (already rounded, within i32) to i32.
+        /// The bits of f32 lanes, as they are.
         #[inline(always)]
-        pub fn from_f32(v: F4) -> Self {
+        pub fn bits_of(v: F4) -> Self {
             // SAFETY: F4 wraps the same v128 on this target.
-            Self(i32x4_trunc_sat_f32x4(unsafe {
-                core::mem::transmute::<F4, v128>(v)
-            }))
+            Self(unsafe { core::mem::transmute::<F4, v128>(v) })
+        }
+        /// i32 lanes: `self − b`, wrapping.
+        #[inline(always)]
+        pub fn sub_i32(self, b: Self) -> Self {
+            Self(i32x4_sub(self.0, b.0))
         }
         /// i8 lanes of `self` (weights, signed) times u8 lanes of `x`, four products summed
         /// per i32 lane, plus `acc`. Exact only where the engine multiplies unsigned by signed
@@ -169,6 +208,11 @@ mod imp {
         #[cfg(not(target_feature = "relaxed-simd"))]
         #[inline(always)]
         pub fn dot4_add(self, x: Self, acc: Self) -> Self {
+            self.dot4_add_exact(x, acc)
+        }
+        /// The sums of [`V::dot4_add`] from 16-bit products: exact on every engine.
+        #[inline(always)]
+        pub fn dot4_add_exact(self, x: Self, acc: Self) -> Self {
             let low = i32x4_dot_i16x8(i16x8_extend_low_i8x16(self.0), u16x8_extend_low_u8x16(x.0));
             let high = i32x4_dot_i16x8(
                 i16x8_extend_high_i8x16(self.0),
@@ -186,49 +230,6 @@ mod imp {
         pub unsafe fn load_u8x4_splat(p: *const u8) -> Self {
             // SAFETY: the caller guarantees 4 readable bytes.
             Self(unsafe { v128_load32_splat(p as *const u32) })
-        }
-        /// Bytes `[4j..4j+4]` of each i32 lane regrouped: bytes 0, 1 of every lane first, then
-        /// bytes 2, 3 of every lane.
-        #[inline(always)]
-        pub fn quads_to_pairs(self) -> Self {
-            Self(i8x16_shuffle::<
-                0,
-                1,
-                4,
-                5,
-                8,
-                9,
-                12,
-                13,
-                2,
-                3,
-                6,
-                7,
-                10,
-                11,
-                14,
-                15,
-            >(self.0, self.0))
-        }
-        /// The low 8 bytes sign-extended to i16.
-        #[inline(always)]
-        pub fn extend_low_i8(self) -> Self {
-            Self(i16x8_extend_low_i8x16(self.0))
-        }
-        /// The high 8 bytes sign-extended to i16.
-        #[inline(always)]
-        pub fn extend_high_i8(self) -> Self {
-            Self(i16x8_extend_high_i8x16(self.0))
-        }
-        /// The low 8 bytes zero-extended to i16.
-        #[inline(always)]
-        pub fn extend_low_u8(self) -> Self {
-            Self(u16x8_extend_low_u8x16(self.0))
-        }
-        /// i32 lane `L` in all four lanes.
-        #[inline(always)]
-        pub fn splat_lane_i32<const L: usize>(self) -> Self {
-            Self(i32x4_shuffle::<L, L, L, L>(self.0, self.0))
         }
         /// The 16 u8 lanes summed in groups of four (i32 lanes).
         #[inline(always)]
@@ -352,6 +353,24 @@ mod imp {
         pub fn sub_i16(self, b: Self) -> Self {
             Self(unsafe { _mm_sub_epi16(self.0, b.0) })
         }
+        /// u8 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 … a7 b7`.
+        #[inline(always)]
+        pub fn zip_lo_i8(self, b: Self) -> Self {
+            Self(unsafe { _mm_unpacklo_epi8(self.0, b.0) })
+        }
+        /// 8 bytes from `p` in the low half, zeros above.
+        ///
+        /// # Safety
+        /// `p` must be valid for reading 8 bytes.
+        #[inline(always)]
+        pub unsafe fn load_low64(p: *const u8) -> Self {
+            Self(unsafe { _mm_loadl_epi64(p as *const __m128i) })
+        }
+        /// Sixteen copies of `x` (u8 lanes).
+        #[inline(always)]
+        pub fn splat_u8(x: u8) -> Self {
+            Self(unsafe { _mm_set1_epi8(x as i8) })
+        }
         /// i16 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 a2 b2 a3 b3`.
         #[inline(always)]
         pub fn zip_lo_i16(self, b: Self) -> Self {
@@ -395,11 +414,16 @@ mod imp {
             // SAFETY: F4 wraps an __m128 on this target.
             unsafe { core::mem::transmute::<__m128, F4>(_mm_cvtepi32_ps(self.0)) }
         }
-        /// Integral f32 lanes (already rounded, within i32) to i32.
+        /// The bits of f32 lanes, as they are.
         #[inline(always)]
-        pub fn from_f32(v: F4) -> Self {
+        pub fn bits_of(v: F4) -> Self {
             // SAFETY: F4 wraps an __m128 on this target.
-            Self(unsafe { _mm_cvttps_epi32(core::mem::transmute::<F4, __m128>(v)) })
+            Self(unsafe { _mm_castps_si128(core::mem::transmute::<F4, __m128>(v)) })
+        }
+        /// i32 lanes: `self − b`, wrapping.
+        #[inline(always)]
+        pub fn sub_i32(self, b: Self) -> Self {
+            Self(unsafe { _mm_sub_epi32(self.0, b.0) })
         }
         /// i32 lanes of `self` then `b`, narrowed to i16 with saturation.
         #[inline(always)]
@@ -521,6 +545,31 @@ mod imp {
             let (x, y) = (i16s(self), i16s(b));
             from_i16s(core::array::from_fn(|i| x[i].wrapping_sub(y[i])))
         }
+        /// u8 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 … a7 b7`.
+        #[inline(always)]
+        pub fn zip_lo_i8(self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| {
+                if i % 2 == 0 {
+                    self.0[i / 2]
+                } else {
+                    b.0[i / 2]
+                }
+            }))
+        }
+        /// 8 bytes from `p` in the low half, zeros above.
+        ///
+        /// # Safety
+        /// `p` must be valid for reading 8 bytes.
+        #[inline(always)]
+        pub unsafe fn load_low64(p: *const u8) -> Self {
+            let b = unsafe { core::ptr::read_unaligned(p as *const [u8; 8]) };
+            Self(core::array::from_fn(|i| if i < 8 { b[i] } else { 0 }))
+        }
+        /// Sixteen copies of `x` (u8 lanes).
+        #[inline(always)]
+        pub fn splat_u8(x: u8) -> Self {
+            Self([x; 16])
+        }
         /// i16 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 a2 b2 a3 b3`.
         #[inline(always)]
         pub fn zip_lo_i16(self, b: Self) -> Self {
@@ -574,13 +623,19 @@ mod imp {
             // SAFETY: `v` holds four f32s.
             unsafe { F4::load(v.as_ptr()) }
         }
-        /// Integral f32 lanes (already rounded, within i32) to i32.
+        /// The bits of f32 lanes, as they are.
         #[inline(always)]
-        pub fn from_f32(v: F4) -> Self {
+        pub fn bits_of(v: F4) -> Self {
             let mut a = [0.0f32; 4];
             // SAFETY: `a` holds four f32s.
             unsafe { v.store(a.as_mut_ptr()) };
-            from_i32s(a.map(|x| x as i32))
+            from_i32s(a.map(|x| x.to_bits() as i32))
+        }
+        /// i32 lanes: `self − b`, wrapping.
+        #[inline(always)]
+        pub fn sub_i32(self, b: Self) -> Self {
+            let (x, y) = (i32s(self), i32s(b));
+            from_i32s(core::array::from_fn(|i| x[i].wrapping_sub(y[i])))
         }
         /// i32 lanes of `self` then `b`, narrowed to i16 with saturation.
         #[inline(always)]
@@ -626,9 +681,6 @@ impl V {
             i32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
         })
     }
-    fn from_i16s(a: [i16; 8]) -> Self {
-        Self::from_bytes(core::array::from_fn(|i| a[i / 2].to_le_bytes()[i % 2]))
-    }
     /// i8 lanes of `self` (weights, signed) times u8 lanes of `x`, four products summed per
     /// i32 lane, plus `acc`: the exact arithmetic the relaxed-SIMD kernels rely on.
     #[inline(always)]
@@ -640,6 +692,11 @@ impl V {
             })
         }))
     }
+    /// The same sums as [`V::dot4_add`] (exact here too).
+    #[inline(always)]
+    pub fn dot4_add_exact(self, x: Self, acc: Self) -> Self {
+        self.dot4_add(x, acc)
+    }
     /// Four u8 at `p`, repeated in all four i32 lanes.
     ///
     /// # Safety
@@ -648,37 +705,6 @@ impl V {
     pub unsafe fn load_u8x4_splat(p: *const u8) -> Self {
         let b = unsafe { core::ptr::read_unaligned(p as *const [u8; 4]) };
         Self::from_bytes(core::array::from_fn(|i| b[i % 4]))
-    }
-    /// Bytes `[4j..4j+4]` of each i32 lane regrouped: bytes 0, 1 of every lane first, then
-    /// bytes 2, 3 of every lane.
-    #[inline(always)]
-    pub fn quads_to_pairs(self) -> Self {
-        let b = self.bytes();
-        const ORDER: [usize; 16] = [0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15];
-        Self::from_bytes(ORDER.map(|i| b[i]))
-    }
-    /// The low 8 bytes sign-extended to i16.
-    #[inline(always)]
-    pub fn extend_low_i8(self) -> Self {
-        let b = self.bytes();
-        Self::from_i16s(core::array::from_fn(|i| b[i] as i8 as i16))
-    }
-    /// The high 8 bytes sign-extended to i16.
-    #[inline(always)]
-    pub fn extend_high_i8(self) -> Self {
-        let b = self.bytes();
-        Self::from_i16s(core::array::from_fn(|i| b[8 + i] as i8 as i16))
-    }
-    /// The low 8 bytes zero-extended to i16.
-    #[inline(always)]
-    pub fn extend_low_u8(self) -> Self {
-        let b = self.bytes();
-        Self::from_i16s(core::array::from_fn(|i| b[i] as i16))
-    }
-    /// i32 lane `L` in all four lanes.
-    #[inline(always)]
-    pub fn splat_lane_i32<const L: usize>(self) -> Self {
-        Self::from_i32s([self.i32s()[L]; 4])
     }
     /// The 16 u8 lanes summed in groups of four (i32 lanes).
     #[inline(always)]

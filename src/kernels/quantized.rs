@@ -22,20 +22,23 @@ use super::requant::Requant;
 use super::{Conv, KernelBackend, enabled, qdepthwise, qdirect, qgemm as gemm};
 use crate::model::{PoolQuant, same_padding};
 
-/// Shape of the packed int8 weights: one-group convolutions `[⌈out/8⌉, ⌈k·k·in/2⌉, 8, 2]` i16
-/// ([`Layout::Pairs`]) or `[⌈out/8⌉, ⌈k·k·in/4⌉, 8, 4]` i8 ([`Layout::Quads`]); depthwise
-/// ones `[k, ⌈k/2⌉, ⌈c/4⌉·4, 2]` i16 whatever the layout.
+/// Shape of the packed int8 weights. One-group convolutions: `[⌈out/8⌉, ⌈k·k·in/2⌉, 8, 2]` i16
+/// ([`Layout::Pairs`]) or `[⌈out/8⌉, ⌈k·k·in/4⌉, 8, 4]` i8 ([`Layout::Quads`]); depthwise ones
+/// `[k, ⌈k/2⌉, ⌈c/4⌉·4, 2]` i16 or `[k, ⌈k/4⌉, ⌈c/8⌉·8, 4]` i8.
 pub fn qpacked_shape(conv: &Conv, layout: Layout) -> [usize; 4] {
     let k = conv.kernel;
-    if conv.groups == 1 {
-        let depth = k * k * conv.in_channels;
-        let panels = conv.out_channels.div_ceil(gemm::QPANEL);
-        match layout {
-            Layout::Pairs => [panels, depth.div_ceil(2), gemm::QPANEL, 2],
-            Layout::Quads => [panels, depth.div_ceil(4), gemm::QPANEL, 4],
+    let c = conv.out_channels;
+    match (conv.groups == 1, layout) {
+        (true, Layout::Pairs) => {
+            let depth = k * k * conv.in_channels;
+            [c.div_ceil(gemm::QPANEL), depth.div_ceil(2), gemm::QPANEL, 2]
         }
-    } else {
-        [k, k.div_ceil(2), conv.out_channels.div_ceil(4) * 4, 2]
+        (true, Layout::Quads) => {
+            let depth = k * k * conv.in_channels;
+            [c.div_ceil(gemm::QPANEL), depth.div_ceil(4), gemm::QPANEL, 4]
+        }
+        (false, Layout::Pairs) => [k, k.div_ceil(2), c.div_ceil(4) * 4, 2],
+        (false, Layout::Quads) => [k, k.div_ceil(4), c.div_ceil(8) * 8, 4],
     }
 }
 
@@ -74,14 +77,22 @@ pub fn qpack(
         ),
         bias: TensorData::new(bias.to_vec(), [n]),
     };
-    if conv.groups != 1 || layout == Layout::Pairs {
+    if layout == Layout::Pairs {
         return pairs(Layout::Pairs);
     }
-    match gemm::pack_quads(hwio, k * k * conv.in_channels, n, bias, input_zero_point) {
-        Some(q) => QPacked {
+    let quads = if conv.groups == 1 {
+        gemm::pack_quads(hwio, k * k * conv.in_channels, n, bias, input_zero_point)
+            .map(|q| (q.weights, q.constants))
+    } else if qdepthwise::quads_take(k) && (0..=255).contains(&input_zero_point) {
+        qdepthwise::pack_quads(hwio, k, n, bias, input_zero_point).map(|q| (q.weights, q.constants))
+    } else {
+        None
+    };
+    match quads {
+        Some((weights, constants)) => QPacked {
             layout: Layout::Quads,
-            weight: TensorData::new(q.weights, qpacked_shape(conv, Layout::Quads)),
-            bias: TensorData::new(q.constants, [2 * n]),
+            weight: TensorData::new(weights, qpacked_shape(conv, Layout::Quads)),
+            bias: TensorData::new(constants, [2 * n]),
         },
         None => pairs(Layout::Pairs),
     }
@@ -101,12 +112,18 @@ pub fn qunpack(
     let [a, b, c, d] = qpacked_shape(conv, if quads { Layout::Quads } else { Layout::Pairs });
     let packed = packed.cast(IntDType::I32);
     if conv.groups != 1 {
-        let hwio = packed
+        let taps = packed
             .permute([0, 1, 3, 2])
             .reshape([a, b * d, c])
-            .slice([0..k, 0..k, 0..n])
-            .reshape(conv.hwio_shape());
-        return (hwio, bias);
+            .slice([0..k, 0..k, 0..n]);
+        if !quads {
+            return (taps.reshape(conv.hwio_shape()), bias);
+        }
+        let bias = bias.cast(IntDType::I32);
+        let taps = taps + bias.clone().slice([n..2 * n]).reshape([1, 1, n]);
+        let sums = taps.clone().sum_dim(0).sum_dim(1).reshape([n]);
+        let bias = bias.slice([0..n]) + sums.mul_scalar(input_zero_point);
+        return (taps.reshape(conv.hwio_shape()), bias);
     }
     let depth = k * k * conv.in_channels;
     let columns = packed
@@ -384,7 +401,8 @@ fn kernels_take(
         && b.dtype() == DType::I32
         && s.dtype() == DType::F32
         && cin == conv.in_channels
-        && (conv.groups == 1 || (depthwise && layout == Layout::Pairs))
+        && (conv.groups == 1
+            || (depthwise && (layout == Layout::Pairs || qdepthwise::quads_take(conv.kernel))))
         && w.layout().shape().dims::<4>() == qpacked_shape(conv, layout)
         && b.layout().shape().dims::<1>() == [bias_len]
         && n * h * wd * cin > 0
@@ -498,6 +516,10 @@ pub(crate) fn flex_qconv2d(
                 target,
                 &mut scratch,
             );
+        } else if weight.dtype() == DType::I8 {
+            assert!(rs.is_none(), "a depthwise convolution adds no residual");
+            let ws = slice!(i8, weight);
+            qdepthwise::qdepthwise_quads(g, cin, xb, ws, bs, ms, &requant, ob);
         } else {
             assert!(rs.is_none(), "a depthwise convolution adds no residual");
             let ws = slice!(i16, weight);
