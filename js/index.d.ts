@@ -54,6 +54,11 @@ export interface ModelInfo {
   quantizationEmulated: boolean;
   /** The arithmetic the model runs in. */
   precision: Precision;
+  /**
+   * int8 only: 'relaxed-dot' where the products run on the relaxed-SIMD byte dot product (the
+   * engine computes it exactly: x86 with AVX-VNNI), 'dot16' on 16-bit products. Same outputs.
+   */
+  int8Products: 'relaxed-dot' | 'dot16' | null;
   /** The wasm build running this model. */
   simd: SimdLevel;
 }

@@ -87,6 +87,10 @@ pub struct ModelInfo {
     pub quantization_emulated: bool,
     /// The arithmetic it runs in.
     pub precision: Precision,
+    /// For int8: `"relaxed-dot"` when its products run on the relaxed-SIMD dot product of
+    /// bytes (where the engine computes it exactly: x86 with AVX-VNNI), `"dot16"` on 16-bit
+    /// products. The outputs are the same.
+    pub int8_products: Option<&'static str>,
 }
 
 /// A ready-to-use MobileNet classifier.
@@ -274,6 +278,13 @@ impl Classifier {
             model_bytes: self.model_bytes,
             quantization_emulated: self.quantization_emulated,
             precision: self.precision(),
+            int8_products: match &self.model {
+                Net::Int8(m) => Some(match m.layout() {
+                    crate::kernels::quantized::Layout::Quads => "relaxed-dot",
+                    crate::kernels::quantized::Layout::Pairs => "dot16",
+                }),
+                Net::Float(_) => None,
+            },
         }
     }
 

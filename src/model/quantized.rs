@@ -130,6 +130,8 @@ pub struct QuantMobileNet {
     input: (QParams, QParams),
     #[module(skip)]
     pool: PoolQuant,
+    #[module(skip)]
+    layout: Layout,
 }
 
 impl QuantMobileNet {
@@ -190,7 +192,13 @@ impl QuantMobileNet {
             classifier,
             input: (graph.input, convs[0].input),
             pool: graph.pool,
+            layout,
         })
+    }
+
+    /// The weight layout asked for (a layer whose weights do not fit it keeps 16-bit pairs).
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// `[N, S, S, 3]` u8 pixels (the crop's bytes, NHWC) → embedding and logits.

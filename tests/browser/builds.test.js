@@ -1,20 +1,24 @@
 // Both wasm builds, and the fused kernels against burn's own ops, in Chromium: the relaxed-SIMD
-// build (fused multiply-add) is the one loaded by default here; forced to simd128 the package
-// loads the other; with `kernels: false` every convolution runs through burn's tensor ops. On V1
-// and V2 the three must give the same classes with probabilities within 1e-3. V3-Small's float
-// model rounds each convolution's output onto the file's quantization grid, so a last-bit
-// difference in summation order (or a fused multiply-add) can move a value by one grid step,
-// which propagates: there the classes must agree (top-1 on at least 11 of 12, top-5 overlap 4+).
+// build (fused multiply-add, the relaxed byte dot product) is the one loaded by default here;
+// forced to simd128 the package loads the other; with `kernels: false` every convolution runs
+// through burn's tensor ops. int8 models (V1, V2 by default) are integer arithmetic: the three
+// must give identical outputs, bit for bit, whichever products the engine ran. float32 (V2 on
+// request) must give the same classes with probabilities within 1e-3. V3-Small's float model
+// rounds each convolution's output onto the file's quantization grid, so a last-bit difference
+// in summation order (or a fused multiply-add) can move a value by one grid step, which
+// propagates: there the classes must agree (top-1 on at least 11 of 12, top-5 overlap 4+).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { golden, launchChromium, startPackageServer } from './harness.js';
 
 const MODELS = [
-  'mobilenet_v1_0.25_128_quant/mobilenet_v1_0.25_128_quant.tflite',
-  'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite',
-  'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite',
-];
+  { file: 'mobilenet_v1_0.25_128_quant/mobilenet_v1_0.25_128_quant.tflite' },
+  { file: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite' },
+  { file: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite', precision: 'float32' },
+  { file: 'mobilenet_v2_1.0_224_tf2_ptq/tf2_mobilenet_v2_1.0_224_ptq.tflite' },
+  { file: 'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite' },
+].map((m) => ({ ...m, key: `${m.file}${m.precision ? ` (${m.precision})` : ''}` }));
 const VARIANTS = [
   { name: 'relaxed-simd', options: {} },
   { name: 'simd128', options: { simd: 'simd128' } },
@@ -25,7 +29,7 @@ let server;
 before(async () => { server = await startPackageServer(); });
 after(() => server?.stop());
 
-test('relaxed-SIMD and simd128 builds, kernels on and off: same classes, probabilities within 1e-3', async () => {
+test('relaxed-SIMD and simd128 builds, kernels on and off: int8 identical, float32 within 1e-3', async () => {
   const files = (await readdir(golden)).sort().slice(0, 12);
   const browser = await launchChromium();
   const runs = {};
@@ -39,10 +43,13 @@ test('relaxed-SIMD and simd128 builds, kernels on and off: same classes, probabi
         const { Classifier } = await import('/pkg/browser.js');
         const out = {};
         for (const m of models) {
-          const clf = await Classifier.load({ model: `/models/${m}`, ...options });
+          const load = { model: `/models/${m.file}`, ...options };
+          if (m.precision) load.precision = m.precision;
+          const clf = await Classifier.load(load);
           const images = await Promise.all(files.map(async (f) => new Uint8Array(await (await fetch(`/golden/${f}`)).arrayBuffer())));
-          out[m] = { simd: clf.info.simd, emulated: clf.info.quantizationEmulated, top: [] };
-          for (const bytes of images) out[m].top.push(await clf.classify(bytes, { topK: 5 }));
+          const { simd, quantizationEmulated: emulated, precision, int8Products } = clf.info;
+          out[m.key] = { simd, emulated, precision, int8Products, top: [] };
+          for (const bytes of images) out[m.key].top.push(await clf.classify(bytes, { topK: 5 }));
           clf.free();
         }
         return out;
@@ -54,10 +61,15 @@ test('relaxed-SIMD and simd128 builds, kernels on and off: same classes, probabi
     await browser.close();
   }
   const report = [];
-  for (const m of MODELS) {
+  for (const { key: m } of MODELS) {
     assert.equal(runs['relaxed-simd'][m].simd, 'relaxed-simd', 'Chromium loads the relaxed-SIMD build by default');
     assert.equal(runs.simd128[m].simd, 'simd128');
     const reference = runs['simd128, burn ops'][m].top;
+    if (runs.simd128[m].precision === 'int8') {
+      assert.equal(runs.simd128[m].int8Products, 'dot16', 'the simd128 build has no byte dot product');
+      console.log(`${m}: int8, relaxed-SIMD build on ${runs['relaxed-simd'][m].int8Products} products`);
+      for (const v of ['relaxed-simd', 'simd128']) assert.deepStrictEqual(runs[v][m].top, reference, `${v} ${m}: int8 outputs differ from burn's ops`);
+    }
     for (const v of ['relaxed-simd', 'simd128']) {
       let worst = 0;
       let sameTop1 = 0;
