@@ -322,12 +322,14 @@ pub fn pack_quads(w: &[i16], k: usize, c: usize, bias: &[i32], zx: i32) -> Optio
     Some(DepthwiseQuads { weights, constants })
 }
 
-/// Quad rows of the input, built on demand into a ring of `k` slots: at column `px` of the
-/// padded row and channel `ch`, the four raw quanta `row[px..px + 4][ch]`, the zero point where
-/// the window leaves the image.
+/// Quad rows of the input, built on demand into a ring of `k` slots: entry `q` holds, for each
+/// channel, the four raw quanta `row[px..px + 4][ch]` of column `px = q · step` of the padded
+/// row (the zero point where the window leaves the image). With a stride that divides 4 only
+/// the columns a window starts at are built (`step` = stride), else every column.
 struct QuadRows {
     nq: usize,
     c8: usize,
+    step: usize,
     /// `k` slots of `nq × c8 × 4` bytes, then one row of zero points.
     buf: Vec<u8>,
     held: Vec<isize>,
@@ -336,12 +338,15 @@ struct QuadRows {
 impl QuadRows {
     fn new(g: &Window, c8: usize, zero_point: u8) -> Self {
         let kq = g.k.div_ceil(4);
-        let nq = (g.ow.max(1) - 1) * g.stride + 4 * (kq - 1) + 1;
+        let step = if 4 % g.stride == 0 { g.stride } else { 1 };
+        let span = (g.ow.max(1) - 1) * g.stride + 4 * (kq - 1) + 1;
+        let nq = span.div_ceil(step);
         let mut buf = vec![0u8; (g.k + 1) * nq * c8 * 4];
         buf[g.k * nq * c8 * 4..].fill(zero_point);
         Self {
             nq,
             c8,
+            step,
             buf,
             held: vec![isize::MIN; g.k],
         }
@@ -382,19 +387,37 @@ impl QuadRows {
             }
         };
         let quads = self.buf[at..].as_mut_ptr();
-        for ch in (0..c8).step_by(QUAD_LANES) {
-            let mut w = [column(0, ch), column(1, ch), column(2, ch), pad];
-            for px in 0..self.nq {
-                w[3] = column(px + 3, ch);
-                let ab = w[0].zip_lo_i8(w[1]);
-                let cd = w[2].zip_lo_i8(w[3]);
-                // SAFETY: entry px of the slot, channels ch..ch + 8: 32 bytes.
+        // Entry by entry, channels inner: reads and writes both run through memory in order.
+        let whole = c / QUAD_LANES * QUAD_LANES;
+        for q in 0..self.nq {
+            let px = q * self.step;
+            // Columns px..px + 4 inside the image: their whole 8-channel blocks straight from it.
+            let inside = px >= g.pad_left && px + 4 <= g.pad_left + g.w;
+            let first = if inside { whole } else { 0 };
+            if inside {
+                let src = row[(px - g.pad_left) * c..].as_ptr();
+                for ch in (0..whole).step_by(QUAD_LANES) {
+                    // SAFETY: 8 bytes of each of the four pixels from ch < c; entry q of the
+                    // slot, channels ch..ch + 8: 32 bytes.
+                    unsafe {
+                        let p = src.add(ch);
+                        let ab = V::load_low64(p).zip_lo_i8(V::load_low64(p.add(c)));
+                        let cd = V::load_low64(p.add(2 * c)).zip_lo_i8(V::load_low64(p.add(3 * c)));
+                        let dst = quads.add((q * c8 + ch) * 4);
+                        ab.zip_lo_i16(cd).store(dst);
+                        ab.zip_hi_i16(cd).store(dst.add(16));
+                    }
+                }
+            }
+            for ch in (first..c8).step_by(QUAD_LANES) {
+                let ab = column(px, ch).zip_lo_i8(column(px + 1, ch));
+                let cd = column(px + 2, ch).zip_lo_i8(column(px + 3, ch));
+                // SAFETY: entry q of the slot, channels ch..ch + 8: 32 bytes.
                 unsafe {
-                    let dst = quads.add((px * c8 + ch) * 4);
+                    let dst = quads.add((q * c8 + ch) * 4);
                     ab.zip_lo_i16(cd).store(dst);
                     ab.zip_hi_i16(cd).store(dst.add(16));
                 }
-                w = [w[1], w[2], w[3], pad];
             }
         }
     }
@@ -484,7 +507,16 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
             u8::from(4 * j + t < K)
         })))
     });
-    let tile = (TILE_BYTES / (K * g.stride * c8).max(1)).clamp(1, g.ow.max(1));
+    let step = rows.step;
+    // Output columns per tile: the tile's window in the quad rows (K rows of its entries, 4
+    // bytes a channel) stays in L1 while each 8-channel block sweeps it with its weights in
+    // registers.
+    let entries_per_column = (g.stride / step).max(1);
+    let tile = (TILE_BYTES / (K * entries_per_column * c8 * 4).max(1)).clamp(4, g.ow.max(4));
+    let shifted: Vec<bool> = shifts
+        .chunks(QUAD_LANES)
+        .map(|c| c.iter().any(|&s| s != 0))
+        .collect();
     for oy in 0..g.oh {
         let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
         let r: [*const u8; K] =
@@ -492,9 +524,9 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
         for first in (0..g.ow).step_by(tile) {
             let cols = first..g.ow.min(first + tile);
             for cb in (0..c8).step_by(QUAD_LANES) {
-                let shifted = shifts[cb..cb + QUAD_LANES].iter().any(|&s| s != 0);
+                let shifted = shifted[cb / QUAD_LANES];
                 // SAFETY: weights [K][KQ][c8][4]; constants padded to c8; quad rows hold
-                // nq ≥ (ow − 1)·stride + 4·(KQ − 1) + 1 entries of c8 × 4 bytes; outputs
+                // entries up to ((ow − 1)·stride + 4·(KQ − 1)) / step of c8 × 4 bytes; outputs
                 // (oy, ox, cb..) inside oh·ow·c.
                 unsafe {
                     let wv: [[[V; 2]; KQ]; K] = core::array::from_fn(|ky| {
@@ -510,12 +542,12 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
                     let m0 = F4::load(multiplier.as_ptr().add(cb));
                     let m1 = F4::load(multiplier.as_ptr().add(cb + 4));
                     for ox in cols.clone() {
-                        let col = ox * g.stride;
+                        let entry = ox * g.stride / step;
                         let (mut a0, mut a1) = (b0, b1);
                         let (mut s0, mut s1) = (V::zero(), V::zero());
                         for ky in 0..K {
                             for j in 0..KQ {
-                                let at = r[ky].add(((col + 4 * j) * c8 + cb) * 4);
+                                let at = r[ky].add(((entry + 4 * j / step) * c8 + cb) * 4);
                                 let (v0, v1) = (V::load(at), V::load(at.add(16)));
                                 a0 = dot4::<RELAXED>(wv[ky][j][0], v0, a0);
                                 a1 = dot4::<RELAXED>(wv[ky][j][1], v1, a1);
