@@ -33,6 +33,21 @@ export function pickSimd(requested) {
   throw codedError('E_ARGUMENT', `simd must be 'relaxed-simd' or 'simd128', not ${JSON.stringify(requested)}`);
 }
 
+/**
+ * Hex sha256 of each file, computed natively (WebCrypto) while the wasm compiles; `null` where
+ * WebCrypto is missing (plain-http pages), and the wasm hashes them itself.
+ */
+async function digests(files) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return null;
+  try {
+    const hashes = await Promise.all(files.map((f) => subtle.digest('SHA-256', f)));
+    return hashes.map((h) => Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, '0')).join(''));
+  } catch {
+    return null;
+  }
+}
+
 function toBytes(x) {
   if (x instanceof Uint8Array) return x;
   if (x instanceof ArrayBuffer) return new Uint8Array(x);
@@ -101,7 +116,9 @@ export function makeClassifier(env) {
         labels = new TextDecoder().decode(await fetchBytes(labels)).split('\n').map((l) => l.trim()).filter(Boolean);
       }
       const t1 = now();
+      const hashing = digests(files);
       const compileMs = await init;
+      const sha256 = await hashing;
       if (options.simd !== undefined && options.simd !== simdLevel()) {
         throw codedError('E_ARGUMENT', `the ${simdLevel()} build is already loaded; simd: '${options.simd}' must come with the first load`);
       }
@@ -109,7 +126,7 @@ export function makeClassifier(env) {
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined);
+      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined);
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
       return new Classifier(inner);
     }

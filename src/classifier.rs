@@ -56,6 +56,17 @@ impl std::str::FromStr for Precision {
     }
 }
 
+/// How [`Classifier::from_tflite_with`] loads a model; every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Labels overriding the file's (one per class, or per output).
+    pub labels: Option<Vec<String>>,
+    /// The arithmetic; default int8 where the file allows it.
+    pub precision: Option<Precision>,
+    /// Hex sha256 of each file, when the caller has it already; computed otherwise.
+    pub sha256: Option<Vec<String>>,
+}
+
 /// The network a classifier runs.
 #[derive(Debug)]
 enum Net {
@@ -148,31 +159,46 @@ impl Classifier {
         labels: Option<Vec<String>>,
         device: &Device,
     ) -> Result<Self> {
-        Self::from_tflite_with(files, labels, None, device)
+        let options = LoadOptions {
+            labels,
+            ..LoadOptions::default()
+        };
+        Self::from_tflite_with(files, options, device)
     }
 
-    /// [`Classifier::from_tflite`] in the given precision (`None`: int8 where the file allows
-    /// it). Asking for int8 on a file without an integer form is `E_MODEL_UNSUPPORTED`.
+    /// [`Classifier::from_tflite`] with options. Asking for int8 on a file without an integer
+    /// form is `E_MODEL_UNSUPPORTED`.
     pub fn from_tflite_with(
         files: &[&[u8]],
-        labels: Option<Vec<String>>,
-        precision: Option<Precision>,
+        options: LoadOptions,
         device: &Device,
     ) -> Result<Self> {
+        let LoadOptions {
+            labels,
+            precision,
+            sha256,
+        } = options;
         let start = Instant::now();
-        let loaded = tflite::load(files)?;
-        let arch = loaded.config.architecture();
-        let precision = match (precision, &loaded.quant) {
-            (None, Some(_)) | (Some(Precision::Int8), Some(_)) => Precision::Int8,
-            (None, None) | (Some(Precision::Float32), _) => Precision::Float32,
-            (Some(Precision::Int8), None) => {
-                return Err(Error::ModelUnsupported(format!(
-                    "{} has no int8 form here (the int8 model runs fully quantized MobileNet V1 \
-                     and V2 files); use precision 'float32'",
-                    loaded.config.version.name()
-                )));
+        let mut chosen = Precision::Float32;
+        let loaded = tflite::load_with(files, sha256, |has_int8| {
+            chosen = match (precision, has_int8) {
+                (None | Some(Precision::Int8), true) => Precision::Int8,
+                _ => Precision::Float32,
+            };
+            match chosen {
+                Precision::Int8 => tflite::Forms::Integer,
+                Precision::Float32 => tflite::Forms::Float,
             }
-        };
+        })?;
+        let arch = loaded.config.architecture();
+        if precision == Some(Precision::Int8) && loaded.quant.is_none() {
+            return Err(Error::ModelUnsupported(format!(
+                "{} has no int8 form here (the int8 model runs fully quantized MobileNet V1 \
+                 and V2 files); use precision 'float32'",
+                loaded.config.version.name()
+            )));
+        }
+        let precision = chosen;
         let model = match (precision, &loaded.quant) {
             (Precision::Int8, Some(graph)) => {
                 let convs: Vec<_> = loaded

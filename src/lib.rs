@@ -33,6 +33,6 @@ pub mod tflite;
 pub mod web;
 
 pub use burn::tensor::Device;
-pub use classifier::{Classifier, ModelInfo, Precision, Prediction, softmax};
+pub use classifier::{Classifier, LoadOptions, ModelInfo, Precision, Prediction, softmax};
 pub use error::{Error, Result};
 pub use preprocess::{PixelFormat, Pixels};

@@ -11,7 +11,7 @@ use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
 use mobilenet_wasm::kernels::quantized::Layout;
 use mobilenet_wasm::model::QuantMobileNet;
 use mobilenet_wasm::tflite::{self, TfliteFile};
-use mobilenet_wasm::{Classifier, Precision, kernels};
+use mobilenet_wasm::{Classifier, LoadOptions, Precision, kernels};
 
 const V2_QUANT: &str = "mobilenet_v2_1.0_224_quant";
 
@@ -104,22 +104,15 @@ fn kernels_and_burn_ops_agree_bit_for_bit() {
 fn float32_is_still_there_on_request() {
     let files = entry(V2_QUANT).read().unwrap();
     let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-    let clf = Classifier::from_tflite_with(
-        &refs,
-        None,
-        Some(Precision::Float32),
-        &mobilenet_wasm::Device::flex(),
-    )
-    .unwrap();
+    let with = |precision| LoadOptions {
+        precision: Some(precision),
+        ..LoadOptions::default()
+    };
+    let device = mobilenet_wasm::Device::flex();
+    let clf = Classifier::from_tflite_with(&refs, with(Precision::Float32), &device).unwrap();
     assert_eq!(clf.precision(), Precision::Float32);
     let v3 = entry("mobilenet_v3_small_1.0_224_uint8").read().unwrap();
-    let err = Classifier::from_tflite_with(
-        &[&v3[0]],
-        None,
-        Some(Precision::Int8),
-        &mobilenet_wasm::Device::flex(),
-    )
-    .unwrap_err();
+    let err = Classifier::from_tflite_with(&[&v3[0]], with(Precision::Int8), &device).unwrap_err();
     assert_eq!(err.code(), "E_MODEL_UNSUPPORTED");
 }
 

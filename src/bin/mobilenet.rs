@@ -16,7 +16,7 @@ mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
     use mobilenet_wasm::catalog::{self, imagenet_labels, imagenet_wnids, models_dir};
     use mobilenet_wasm::stats::percentile;
-    use mobilenet_wasm::{Classifier, Device, Error, Precision, Result};
+    use mobilenet_wasm::{Classifier, Device, Error, LoadOptions, Precision, Result};
     use serde::Serialize;
 
     #[derive(Parser)]
@@ -162,7 +162,12 @@ mod cli {
                 .then(default_labels)
                 .flatten()
         });
-        Classifier::from_tflite_with(&refs, labels, args.precision, &args.backend.device())
+        let options = LoadOptions {
+            labels,
+            precision: args.precision,
+            ..LoadOptions::default()
+        };
+        Classifier::from_tflite_with(&refs, options, &args.backend.device())
     }
 
     #[derive(Serialize)]
@@ -275,7 +280,11 @@ mod cli {
         device: &Device,
     ) -> Result<BenchRow> {
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-        let mut clf = Classifier::from_tflite_with(&refs, None, precision, device)?;
+        let options = LoadOptions {
+            precision,
+            ..LoadOptions::default()
+        };
+        let mut clf = Classifier::from_tflite_with(&refs, options, device)?;
         let s = clf.config().resolution;
         let crop: Vec<u8> = (0..s * s * 3).map(|i| (i * 31 % 251) as u8).collect();
         for _ in 0..warmup {

@@ -125,26 +125,41 @@ pub struct Quads {
 /// holds it).
 pub fn pack_quads(w: &[i16], depth: usize, n: usize, bias: &[i32], zx: i32) -> Option<Quads> {
     let k4 = depth.div_ceil(4);
-    let mut weights = vec![0i8; n.div_ceil(QPANEL) * k4 * QPANEL * 4];
+    if n == 0 {
+        return Some(Quads {
+            weights: Vec::new(),
+            constants: Vec::new(),
+        });
+    }
+    // Column extremes and sums in one pass over the rows (this runs once per load, in the
+    // engine's baseline code: plain loops, memory in order).
+    let (mut lo, mut hi, mut sum) = (vec![i32::MAX; n], vec![i32::MIN; n], vec![0i32; n]);
+    for row in w.chunks_exact(n).take(depth) {
+        for (c, &v) in row.iter().enumerate() {
+            let v = v as i32;
+            lo[c] = lo[c].min(v);
+            hi[c] = hi[c].max(v);
+            sum[c] += v;
+        }
+    }
     let mut constants = vec![0i32; 2 * n];
     for c in 0..n {
-        let column = w.iter().skip(c).step_by(n).take(depth).map(|&v| v as i32);
-        let (lo, hi) = column
-            .clone()
-            .fold((i32::MAX, i32::MIN), |(l, h), v| (l.min(v), h.max(v)));
-        let shift = if depth == 0 || (lo >= -128 && hi <= 127) {
+        let shift = if depth == 0 || (lo[c] >= -128 && hi[c] <= 127) {
             0
-        } else if hi - lo <= 255 {
-            hi - 127
+        } else if hi[c] - lo[c] <= 255 {
+            hi[c] - 127
         } else {
             return None;
         };
-        let sum: i32 = column.clone().sum();
-        constants[c] = bias[c] - zx * sum;
+        constants[c] = bias[c] - zx * sum[c];
         constants[n + c] = shift;
-        for (d, v) in column.enumerate() {
-            weights[(((c / QPANEL) * k4 + d / 4) * QPANEL + c % QPANEL) * 4 + d % 4] =
-                (v - shift) as i8;
+    }
+    let mut weights = vec![0i8; n.div_ceil(QPANEL) * k4 * QPANEL * 4];
+    for (d, row) in w.chunks_exact(n).take(depth).enumerate() {
+        let (quad, lane) = (d / 4, d % 4);
+        for (c, &v) in row.iter().enumerate() {
+            let at = (((c / QPANEL) * k4 + quad) * QPANEL + c % QPANEL) * 4 + lane;
+            weights[at] = (v as i32 - constants[n + c]) as i8;
         }
     }
     Some(Quads { weights, constants })

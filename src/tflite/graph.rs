@@ -12,7 +12,22 @@ use super::reader::{DType, FusedActivation, OpKind, Padding, TfliteFile};
 use crate::error::{Error, Result};
 use crate::model::{Activation, AddQuant, ConvWeights, PoolQuant, QParams, QuantConv};
 
-/// A convolution read from the file, weights already dequantized into burn's layout.
+/// Where a convolution's weights are in the files: read by [`super::load_with`] once it knows
+/// which form (float, integer) the model is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeightSource {
+    /// Index of the file among those loaded together.
+    pub file: usize,
+    /// The weight tensor.
+    pub weight: usize,
+    /// The bias tensor, if any.
+    pub bias: Option<usize>,
+    /// Whether the weights are a depthwise convolution's (1HWO, else OHWI).
+    pub depthwise: bool,
+}
+
+/// A convolution read from the file: shapes, activation, quantization, and where its weights are
+/// (in burn's layout once [`super::load_with`] has read them).
 #[derive(Debug, Clone)]
 pub struct LoadedConv {
     /// Output tensor name (informative).
@@ -29,9 +44,13 @@ pub struct LoadedConv {
     pub groups: usize,
     /// Weights, bias, and the activation inferred from the fused option, the output range or
     /// a following HARD_SWISH / hard-sigmoid (with the range TFLite saturates the output to).
+    /// `weight` and `bias` are empty until the float form is read.
     pub weights: ConvWeights,
-    /// The integer form, when input, weights, bias and output are all 8-bit quantized.
+    /// The integer form, when input, weights, bias and output are all 8-bit quantized; its
+    /// `weight` and `bias` are empty until the integer form is read.
     pub quant: Option<QuantConv>,
+    /// Where the weights are.
+    pub source: WeightSource,
 }
 
 /// Quantization of a structural step, when its tensors are 8-bit quantized.
@@ -236,32 +255,20 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         "a VALID-padded convolution larger than 1x1".into(),
                     ));
                 }
-                let raw = file.dequantize(w)?;
-                // TFLite: OHWI (conv) or 1HWO (depthwise, already HWIO with I = 1). Ours: HWIO.
-                let weight = if depthwise {
-                    raw
-                } else {
-                    let mut hwio = vec![0.0f32; raw.len()];
-                    for (o, filter) in raw.chunks_exact(kh * kw * cin).enumerate() {
-                        for (tap, v) in filter.iter().enumerate() {
-                            hwio[tap * cout + o] = *v;
-                        }
-                    }
-                    hwio
-                };
-                let bias = match op.inputs.get(2).copied().flatten() {
-                    Some(b) => {
-                        let v = file.dequantize(b)?;
-                        if v.len() != cout {
-                            return Err(Error::ModelFormat(format!(
-                                "bias of {} values for {cout} channels",
-                                v.len()
-                            )));
-                        }
-                        v
-                    }
-                    None => vec![0.0; cout],
-                };
+                let bias = op.inputs.get(2).copied().flatten();
+                if let Some(b) = bias
+                    && file.tensors[b].len() != cout
+                {
+                    return Err(Error::ModelFormat(format!(
+                        "bias of {} values for {cout} channels",
+                        file.tensors[b].len()
+                    )));
+                }
+                if bias.is_some_and(|b| !file.tensors[b].is_constant()) {
+                    return Err(Error::ModelUnsupported(
+                        "a bias that is not a constant".into(),
+                    ));
+                }
                 let range = file.tensors[out].quantized_range();
                 let quant = quant_conv(
                     file,
@@ -291,8 +298,8 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                     stride: stride.0,
                     groups,
                     weights: ConvWeights {
-                        weight,
-                        bias,
+                        weight: Vec::new(),
+                        bias: Vec::new(),
                         activation,
                         saturation,
                         step: file.tensors[out]
@@ -302,6 +309,12 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                             .map(|q| q.scale[0]),
                     },
                     quant,
+                    source: WeightSource {
+                        file: 0,
+                        weight: w,
+                        bias,
+                        depthwise,
+                    },
                 });
             }
             OpKind::HardSwish => {
@@ -465,9 +478,9 @@ fn pool_quant(file: &TfliteFile<'_>, x: usize, out: usize) -> Option<StepQuant> 
     }))
 }
 
-/// The integer form of a convolution, or `None` when any of its tensors is not 8-bit
-/// quantized (per tensor for activations, per tensor or per output channel for weights) or its
-/// bias is not int32 on the input × weight scale.
+/// The integer form of a convolution (weights and bias left to [`read_quant`]), or `None` when
+/// any of its tensors is not 8-bit quantized (per tensor for activations, per tensor or per
+/// output channel for weights) or its bias is not int32 on the input × weight scale.
 fn quant_conv(
     file: &TfliteFile<'_>,
     io: QuantIo,
@@ -480,51 +493,34 @@ fn quant_conv(
     if !matches!(wt.dtype, DType::U8 | DType::I8) {
         return None;
     }
-    let (raw, scales) = file.integers(io.w).ok()?;
     let q = wt.quantization.as_ref()?;
     // Per-channel scales must run along the output channels: O of OHWI, or O of 1HWO.
     let out_axis = if depthwise { 3 } else { 0 };
     let cout = wt.shape[out_axis];
-    if scales.len() != 1 && (scales.len() != cout || q.axis != out_axis) {
-        return None;
-    }
-    if raw.iter().any(|v| !(-255..=255).contains(v)) {
+    let scales = &q.scale;
+    if scales.is_empty()
+        || q.zero_point.len() != scales.len()
+        || (scales.len() != 1 && (scales.len() != cout || q.axis != out_axis))
+    {
         return None;
     }
     let weight_scale: Vec<f32> = (0..cout)
         .map(|c| scales[if scales.len() == 1 { 0 } else { c }])
         .collect();
-    let weight: Vec<i16> = if depthwise {
-        raw.iter().map(|&v| v as i16).collect()
-    } else {
-        let taps = raw.len() / cout;
-        let mut hwio = vec![0i16; raw.len()];
-        for (o, filter) in raw.chunks_exact(taps).enumerate() {
-            for (tap, v) in filter.iter().enumerate() {
-                hwio[tap * cout + o] = *v as i16;
-            }
-        }
-        hwio
-    };
-    let bias = match io.bias {
-        Some(b) => {
-            let bt = &file.tensors[b];
-            if bt.dtype != DType::I32 {
-                return None;
-            }
-            let (values, bias_scales) = file.integers(b).ok()?;
-            // TFLite requires bias scale = input scale × weight scale; refuse anything else.
-            let consistent = bias_scales.iter().enumerate().all(|(c, &s)| {
+    if let Some(b) = io.bias {
+        let bt = &file.tensors[b];
+        let bq = bt.quantization.as_ref()?;
+        // TFLite requires bias scale = input scale × weight scale; refuse anything else.
+        let consistent = !bq.scale.is_empty()
+            && (bq.scale.len() == 1 || bq.scale.len() == cout)
+            && bq.scale.iter().enumerate().all(|(c, &s)| {
                 let expected = input.scale * weight_scale[c.min(cout - 1)];
                 (s - expected).abs() <= 1e-3 * expected
             });
-            if values.len() != cout || !consistent {
-                return None;
-            }
-            values
+        if bt.dtype != DType::I32 || !consistent {
+            return None;
         }
-        None => vec![0; cout],
-    };
+    }
     let zo = output.zero_point;
     let step = |v: f32| (v / output.scale).round() as i32;
     let range = match fused {
@@ -536,9 +532,53 @@ fn quant_conv(
     Some(QuantConv {
         input,
         output,
-        weight,
+        weight: Vec::new(),
         weight_scale,
-        bias,
+        bias: Vec::new(),
         range: (range.0 as u8, range.1.max(range.0) as u8),
     })
+}
+
+/// OHWI (one group) → HWIO; depthwise weights (1HWO) are HWIO already.
+fn to_hwio<T: Copy + Default>(raw: Vec<T>, depthwise: bool, cout: usize) -> Vec<T> {
+    if depthwise || cout == 0 {
+        return raw;
+    }
+    let taps = raw.len() / cout;
+    let mut hwio = vec![T::default(); raw.len()];
+    for (o, filter) in raw.chunks_exact(taps).enumerate() {
+        for (tap, &v) in filter.iter().enumerate() {
+            hwio[tap * cout + o] = v;
+        }
+    }
+    hwio
+}
+
+/// Reads a convolution's float weights and bias (dequantized, HWIO) into `conv.weights`.
+pub fn read_float(file: &TfliteFile<'_>, conv: &mut LoadedConv) -> Result<()> {
+    let s = conv.source;
+    conv.weights.weight = to_hwio(file.dequantize(s.weight)?, s.depthwise, conv.out_channels);
+    conv.weights.bias = match s.bias {
+        Some(b) => file.dequantize(b)?,
+        None => vec![0.0; conv.out_channels],
+    };
+    Ok(())
+}
+
+/// Reads a convolution's integer weights (zero point removed, HWIO) and bias into its
+/// integer form.
+pub fn read_quant(file: &TfliteFile<'_>, conv: &mut LoadedConv) -> Result<()> {
+    let s = conv.source;
+    let cout = conv.out_channels;
+    let Some(q) = conv.quant.as_mut() else {
+        return Ok(());
+    };
+    let (raw, _) = file.integers(s.weight)?;
+    let raw: Vec<i16> = raw.into_iter().map(|v| v as i16).collect();
+    q.weight = to_hwio(raw, s.depthwise, cout);
+    q.bias = match s.bias {
+        Some(b) => file.integers(b)?.0,
+        None => vec![0; cout],
+    };
+    Ok(())
 }

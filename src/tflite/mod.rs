@@ -12,7 +12,7 @@ mod schema_generated;
 /// can build TFLite files.
 pub use schema_generated::tflite as schema;
 
-pub use graph::{InputScaling, LoadedConv, Step, StepQuant, Walk, walk};
+pub use graph::{InputScaling, LoadedConv, Step, StepQuant, Walk, WeightSource, walk};
 pub use reader::{DType, MAX_MODEL_BYTES, TensorInfo, TfliteFile};
 pub use recognise::{Recognised, recognise};
 mod labels;
@@ -58,9 +58,48 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Reads a MobileNet from its TFLite file(s). A model published as two chained files
 /// (backbone ending in global pooling, then the classifier head) is passed as both, in order.
 pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
-    let mut walks = files
+    load_with(files, None, |_| Forms::Both)
+}
+
+/// Which forms of the weights to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forms {
+    /// Dequantized floats ([`LoadedConv::weights`]).
+    Float,
+    /// The integer form ([`LoadedConv::quant`]), when the graph has one.
+    Integer,
+    /// Both.
+    Both,
+}
+
+/// [`load`], reading only the forms of the weights `choose` asks for once it is told whether the
+/// graph has an integer form (the int8 model needs no float weights, and reading them costs most
+/// of a cold load). `sha256`: the files' hex digests when the caller has them already (a browser
+/// hashes natively, off the wasm thread); they are computed otherwise.
+pub fn load_with(
+    files: &[&[u8]],
+    sha256: Option<Vec<String>>,
+    choose: impl FnOnce(bool) -> Forms,
+) -> Result<LoadedModel> {
+    if sha256.as_ref().is_some_and(|d| d.len() != files.len()) {
+        return Err(Error::Argument(format!(
+            "{} digests for {} model files",
+            sha256.as_ref().map_or(0, Vec::len),
+            files.len()
+        )));
+    }
+    let parsed = files
         .iter()
-        .map(|f| walk(&TfliteFile::parse(f)?))
+        .map(|f| TfliteFile::parse(f))
+        .collect::<Result<Vec<_>>>()?;
+    let mut walks = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut w = walk(f)?;
+            w.convs.iter_mut().for_each(|c| c.source.file = i);
+            Ok(w)
+        })
         .collect::<Result<Vec<Walk>>>()?;
     // The backbone (the file that takes an image) goes first, whatever order we were given.
     walks.sort_by_key(|w| !w.takes_image());
@@ -105,6 +144,16 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
         pool_step,
     } = recognise(&walked)?;
     let quant = graph_quant(&walked, &convs, &add_steps, pool_step, &config);
+    let forms = choose(quant.is_some());
+    for c in convs.iter_mut() {
+        let file = &parsed[c.source.file];
+        if forms != Forms::Integer || quant.is_none() {
+            graph::read_float(file, c)?;
+        }
+        if forms != Forms::Float && quant.is_some() {
+            graph::read_quant(file, c)?;
+        }
+    }
     // Quantization emulation: a float port of the quantized V3 graphs drifts from TFLite
     // (golden top-1 76.1 % vs 78.4 %); rounding each convolution's output onto its quantized
     // grid brings it to 79.4 %. V1 and V2 match within 0.6 points without it, so they skip
@@ -123,7 +172,7 @@ pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
         convs,
         input_scaling: walked.input_scaling,
         labels: files.iter().find_map(|f| embedded_labels(f)),
-        sha256: files.iter().map(|f| sha256_hex(f)).collect(),
+        sha256: sha256.unwrap_or_else(|| files.iter().map(|f| sha256_hex(f)).collect()),
         bytes: files.iter().map(|f| f.len()).sum(),
         quantization_emulated,
         quant,
@@ -198,15 +247,29 @@ fn graph_quant(
     Some(GraphQuant { input, adds, pool })
 }
 
+/// Checks a file's hex sha256 against a Subresource-Integrity string `sha256-<base64>`.
+pub fn verify_digest(hex: &str, integrity: &str) -> Result<()> {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::Argument(format!("{hex:?} is not a hex digest")))?;
+    check_integrity(&bytes, integrity)
+}
+
 /// Checks `bytes` against a Subresource-Integrity string `sha256-<base64>`.
 pub fn verify_integrity(bytes: &[u8], integrity: &str) -> Result<()> {
+    check_integrity(&Sha256::digest(bytes), integrity)
+}
+
+/// Checks a sha256 digest against a Subresource-Integrity string `sha256-<base64>`.
+fn check_integrity(digest: &[u8], integrity: &str) -> Result<()> {
     use base64::Engine;
     let expected = integrity.trim().strip_prefix("sha256-").ok_or_else(|| {
         Error::Argument(format!(
             "integrity {integrity:?} must look like sha256-<base64>"
         ))
     })?;
-    let actual = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes));
+    let actual = base64::engine::general_purpose::STANDARD.encode(digest);
     if actual != expected {
         return Err(Error::Integrity {
             expected: format!("sha256-{expected}"),

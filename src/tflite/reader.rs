@@ -553,6 +553,16 @@ impl<'a> TfliteFile<'a> {
             ))
         })?;
         let channels = q.scale.len();
+        // One scale and zero point: a plain loop (this runs once per load, in the engine's
+        // baseline code).
+        if channels == 1 && q.zero_point.len() == 1 {
+            let (s, z) = (q.scale[0], q.zero_point[0] as f32);
+            match t.dtype {
+                DType::U8 => return Ok(raw.iter().map(|&v| s * (v as f32 - z)).collect()),
+                DType::I8 => return Ok(raw.iter().map(|&v| s * (v as i8 as f32 - z)).collect()),
+                _ => {}
+            }
+        }
         // Index of the channel an element belongs to, for per-channel quantization.
         let inner: usize = if channels > 1 {
             if q.axis >= t.shape.len() || t.shape[q.axis] != channels {
@@ -621,6 +631,31 @@ impl<'a> TfliteFile<'a> {
             Error::ModelUnsupported(format!("tensor {:?} is not quantized", t.name))
         })?;
         let channels = q.scale.len();
+        if q.zero_point.len() != channels {
+            return Err(Error::ModelFormat(format!(
+                "tensor {:?}: {channels} scales and {} zero points",
+                t.name,
+                q.zero_point.len()
+            )));
+        }
+        if channels == 1 {
+            let z = q.zero_point[0] as i32;
+            let values = match t.dtype {
+                DType::U8 => raw.iter().map(|&v| v as i32 - z).collect(),
+                DType::I8 => raw.iter().map(|&v| v as i8 as i32 - z).collect(),
+                DType::I32 => raw
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) - z)
+                    .collect(),
+                other => {
+                    return Err(Error::ModelUnsupported(format!(
+                        "tensor {:?} has element type {other:?}",
+                        t.name
+                    )));
+                }
+            };
+            return Ok((values, q.scale.clone()));
+        }
         let inner: usize = if channels > 1 {
             if q.axis >= t.shape.len() || t.shape[q.axis] != channels {
                 return Err(Error::ModelFormat(format!(

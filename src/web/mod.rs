@@ -3,10 +3,10 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::classifier::{Classifier, Precision};
+use crate::classifier::{Classifier, LoadOptions, Precision};
 use crate::error::Error;
 use crate::preprocess::{PixelFormat, Pixels};
-use crate::tflite::verify_integrity;
+use crate::tflite::{verify_digest, verify_integrity};
 
 fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
@@ -55,14 +55,36 @@ pub struct WasmClassifier {
 impl WasmClassifier {
     /// Builds a classifier from model file bytes (one file, or backbone and head).
     /// `labels`: optional array of strings; `integrity`: optional array of `sha256-…`, one per
-    /// file; `precision`: optional `'int8'` or `'float32'` (default: int8 where the file has it).
+    /// file; `precision`: optional `'int8'` or `'float32'` (default: int8 where the file has it);
+    /// `sha256`: optional array of the files' hex digests, computed by the host (WebCrypto runs
+    /// natively, off this thread), else hashed here. Given digests, `integrity` is checked
+    /// against them.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
         files: Vec<js_sys::Uint8Array>,
         labels: JsValue,
         integrity: JsValue,
         precision: JsValue,
+        sha256: JsValue,
     ) -> Result<WasmClassifier, JsValue> {
+        let sha256: Option<Vec<String>> = if sha256.is_undefined() || sha256.is_null() {
+            None
+        } else {
+            let digests: Vec<String> = serde_wasm_bindgen::from_value(sha256)
+                .map_err(|e| js_error(Error::Argument(format!("sha256: {e}"))))?;
+            let hex = |d: &String| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit());
+            if digests.len() != files.len() || !digests.iter().all(hex) {
+                return Err(js_error(Error::Argument(
+                    "sha256 must be one hex digest per model file".into(),
+                )));
+            }
+            Some(
+                digests
+                    .into_iter()
+                    .map(|d| d.to_ascii_lowercase())
+                    .collect(),
+            )
+        };
         let precision: Option<Precision> = if precision.is_undefined() || precision.is_null() {
             None
         } else {
@@ -84,8 +106,12 @@ impl WasmClassifier {
                     files.len()
                 ))));
             }
-            for (f, i) in files.iter().zip(&expected) {
-                verify_integrity(f, i).map_err(js_error)?;
+            for (n, (f, i)) in files.iter().zip(&expected).enumerate() {
+                match &sha256 {
+                    Some(digests) => verify_digest(&digests[n], i),
+                    None => verify_integrity(f, i),
+                }
+                .map_err(js_error)?;
             }
         }
         let labels: Option<Vec<String>> = if labels.is_undefined() || labels.is_null() {
@@ -97,9 +123,13 @@ impl WasmClassifier {
             )
         };
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
-        let inner =
-            Classifier::from_tflite_with(&refs, labels, precision, &burn::tensor::Device::flex())
-                .map_err(js_error)?;
+        let options = LoadOptions {
+            labels,
+            precision,
+            sha256,
+        };
+        let inner = Classifier::from_tflite_with(&refs, options, &burn::tensor::Device::flex())
+            .map_err(js_error)?;
         Ok(WasmClassifier { inner })
     }
 
