@@ -126,7 +126,8 @@ try {
     const r = {
       name: c.name, model: c.model, runs: sorted.length,
       p50Ms: +percentile(sorted, 50).toFixed(2), p95Ms: +percentile(sorted, 95).toFixed(2),
-      coldStartMs: +out.coldStartMs.toFixed(1), downloadBytes: out.downloadBytes, top: out.top, note: c.note,
+      coldStartMs: +out.coldStartMs.toFixed(1), downloadBytes: out.downloadBytes, top: out.top,
+      note: [c.note, out.note].filter(Boolean).join(', '),
     };
     if (out.modelTimes.length) r.modelP50Ms = +percentile([...out.modelTimes].sort((a, b) => a - b), 50).toFixed(2);
     results.push(r);

@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 export MOBILENET_MODELS_DIR=${MOBILENET_MODELS_DIR:-$(pwd)/../shared/models}
 [ -d "$MOBILENET_MODELS_DIR" ] || { echo "models directory $MOBILENET_MODELS_DIR not found; set MOBILENET_MODELS_DIR" >&2; exit 1; }
 unset RUSTFLAGS
+# Each stage's duration, so a slow CI run says where its time went.
+stage() { echo "== $1 (at ${SECONDS}s)"; }
+stage "setup"
 bash scripts/setup.sh
+stage "Rust tests, burn-flex and burn-ndarray"
 cargo test --features ndarray
+stage "wasm package"
 MOBILENET_WASM_PROFILE=${MOBILENET_WASM_PROFILE:-wasm-dev} bash scripts/build-pkg.sh
 # Both builds use simd128; only the second needs relaxed SIMD (it fails validation without it).
 simd=$(wasm-objdump -d pkg/mobilenet_wasm_bg.wasm | grep -cE '(v128|f32x4|i32x4|i8x16)\.' || true)
@@ -19,7 +24,11 @@ if wasm-validate pkg/mobilenet_wasm_relaxed_bg.wasm 2>/dev/null; then
   echo "the relaxed-SIMD wasm has no relaxed-SIMD instruction" >&2
   exit 1
 fi
+stage "demo"
 node scripts/build-demo.mjs
+stage "Node, Chromium and Worker tests"
 node --test tests/node/ tests/browser/*.test.js examples/cloudflare-worker/test/
 # The side-by-side benchmark in smoke mode: every runtime loads and classifies once (no timing).
+stage "benchmark smoke run"
 node bench/run.mjs --smoke
+stage "done"
