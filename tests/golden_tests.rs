@@ -75,6 +75,12 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    // The demo and the Worker show these figures from www/golden-accuracy.json: it must say
+    // what is measured here.
+    let shown: serde_json::Value = serde_json::from_slice(&read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/golden-accuracy.json"),
+    ))
+    .unwrap();
     let mut failures = Vec::new();
     println!(
         "| model | top-1 | top-5 | TFLite top-1 | TFLite top-5 | Δ top-1 |\n|---|---|---|---|---|---|"
@@ -90,6 +96,13 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
             "| {} | {top1:.1} | {top5:.1} | {ref1:.1} | {ref5:.1} | {delta:+.1} |",
             entry.name
         );
+        let listed = shown["top1"][&entry.name].as_f64();
+        if listed.is_none_or(|l| (l - top1).abs() > 0.05) {
+            failures.push(format!(
+                "{}: www/golden-accuracy.json lists {listed:?}, measured {top1:.1}",
+                entry.name
+            ));
+        }
         if delta.abs() > tolerance(&entry.name) + 1e-9 {
             failures.push(format!(
                 "{}: top-1 {top1:.1} vs TFLite {ref1:.1}",

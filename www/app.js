@@ -26,6 +26,7 @@ function load(name) {
   loadedAt = Infinity;
   $('cold').textContent = '…';
   $('loaded-model').textContent = `${name} (loading)`;
+  $('arithmetic').textContent = '—';
   worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name), labels: manifest.labels, name });
 }
 
@@ -58,6 +59,8 @@ worker.onmessage = ({ data }) => {
     loaded = true;
     loadedAt = performance.now();
     $('loaded-model').textContent = data.name;
+    const { precision, int8Products, simd } = data.info;
+    $('arithmetic').textContent = `${precision}${int8Products ? ` (${int8Products} products)` : ''}, ${simd}`;
     show(data.stats);
   } else if (data.type === 'result') {
     busy = false;

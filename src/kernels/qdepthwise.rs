@@ -65,15 +65,51 @@ pub fn qdepthwise(
     }
 }
 
-/// Pair rows of the input, widened on demand into a ring of `k` slots.
+/// The widened rows of the last `k` input rows a window reads, in a ring of `k` slots of `len`
+/// values each (a stride-1 window widens each input row once), and one padding row for the rows
+/// outside the image.
+struct RowRing<T> {
+    len: usize,
+    /// `k` slots, then the padding row.
+    buf: Vec<T>,
+    /// The input row each slot holds.
+    held: Vec<isize>,
+}
+
+impl<T: Copy> RowRing<T> {
+    fn new(k: usize, len: usize, pad: T) -> Self {
+        // Every slot is written before it is read; the last row stays padding.
+        let buf = vec![pad; (k + 1) * len];
+        Self {
+            len,
+            buf,
+            held: vec![isize::MIN; k],
+        }
+    }
+
+    /// Input row `iy` of `h`, written by `fill` into its slot the first time it is asked for;
+    /// the padding row outside the image.
+    fn row(&mut self, h: usize, iy: isize, fill: impl FnOnce(usize, &mut [T])) -> *const T {
+        let k = self.held.len();
+        if iy < 0 || iy >= h as isize {
+            return self.buf[k * self.len..].as_ptr();
+        }
+        let slot = iy as usize % k;
+        let dst = &mut self.buf[slot * self.len..][..self.len];
+        if self.held[slot] != iy {
+            fill(iy as usize, dst);
+            self.held[slot] = iy;
+        }
+        dst.as_ptr()
+    }
+}
+
+/// Pair rows of the input, widened on demand into a [`RowRing`].
 struct PairRows {
     /// Pair entries per row.
     np: usize,
     c4: usize,
-    /// `k` slots of `np × c4 × 2` i16, then one row of zeros.
-    buf: Vec<i16>,
-    /// The input row each slot holds.
-    held: Vec<isize>,
+    ring: RowRing<i16>,
 }
 
 impl PairRows {
@@ -83,29 +119,31 @@ impl PairRows {
         Self {
             np,
             c4,
-            buf: vec![0; (g.k + 1) * np * c4 * 2],
-            held: vec![isize::MIN; g.k],
+            ring: RowRing::new(g.k, np * c4 * 2, 0),
         }
     }
 
     /// The pair row of input row `iy` (zeros outside the image).
     fn row(&mut self, g: &Window, c: usize, x: &[u8], zero_point: i32, iy: isize) -> *const i16 {
-        let len = self.np * self.c4 * 2;
-        if iy < 0 || iy >= g.h as isize {
-            return self.buf[g.k * len..].as_ptr();
-        }
-        let slot = iy as usize % g.k;
-        if self.held[slot] != iy {
-            self.fill(g, c, x, zero_point, iy as usize, slot * len);
-            self.held[slot] = iy;
-        }
-        self.buf[slot * len..].as_ptr()
+        let (np, c4) = (self.np, self.c4);
+        self.ring.row(g.h, iy, |iy, dst| {
+            Self::fill(g, c, x, zero_point, iy, np, c4, dst)
+        })
     }
 
-    /// Writes the pairs of input row `iy` at `at`: for each column `px` of the padded row, the
-    /// widened values of columns `px` and `px + 1` interleaved channel by channel.
-    fn fill(&mut self, g: &Window, c: usize, x: &[u8], zero_point: i32, iy: usize, at: usize) {
-        let c4 = self.c4;
+    /// Writes the pairs of input row `iy`: for each column `px` of the padded row, the widened
+    /// values of columns `px` and `px + 1` interleaved channel by channel.
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        g: &Window,
+        c: usize,
+        x: &[u8],
+        zero_point: i32,
+        iy: usize,
+        np: usize,
+        c4: usize,
+        dst: &mut [i16],
+    ) {
         let row = &x[iy * g.w * c..][..g.w * c];
         let z = V::splat_i16(zero_point as i16);
         // Column px of the padded row, 8 channels from ch, widened (zeros outside the image).
@@ -127,10 +165,11 @@ impl PairRows {
                 unsafe { V::load(lanes.as_ptr() as *const u8) }
             }
         };
-        let pairs = self.buf[at..].as_mut_ptr();
+        assert!(dst.len() >= np * c4 * 2, "pair row too short");
+        let pairs = dst.as_mut_ptr();
         for ch in (0..c4).step_by(8) {
             let mut next = column(0, ch);
-            for px in 0..self.np {
+            for px in 0..np {
                 let a = next;
                 next = column(px + 1, ch);
                 // SAFETY: entry px of the slot: channels ch..ch + 4 (8 i16), and ch + 4..ch + 8
@@ -306,8 +345,11 @@ pub fn pack_quads(w: &[i16], k: usize, c: usize, bias: &[i32], zx: i32) -> Optio
         let taps = || (0..k * k).map(|t| w[t * c + ch] as i32);
         let (lo, hi) = taps().fold((i32::MAX, i32::MIN), |(l, h), v| (l.min(v), h.max(v)));
         // Any s with hi − s ≤ 127 and lo − s ≥ −128, itself an i8; 0 when it can be.
+        if hi - 127 > lo + 128 {
+            return None;
+        }
         let shift = 0.clamp(hi - 127, lo + 128);
-        if hi - 127 > lo + 128 || !(-128..=127).contains(&shift) {
+        if !(-128..=127).contains(&shift) {
             return None;
         }
         constants[ch] = bias[ch] - zx * taps().sum::<i32>();
@@ -330,9 +372,7 @@ struct QuadRows {
     nq: usize,
     c8: usize,
     step: usize,
-    /// `k` slots of `nq × c8 × 4` bytes, then one row of zero points.
-    buf: Vec<u8>,
-    held: Vec<isize>,
+    ring: RowRing<u8>,
 }
 
 impl QuadRows {
@@ -341,32 +381,33 @@ impl QuadRows {
         let step = if 4 % g.stride == 0 { g.stride } else { 1 };
         let span = (g.ow.max(1) - 1) * g.stride + 4 * (kq - 1) + 1;
         let nq = span.div_ceil(step);
-        let mut buf = vec![0u8; (g.k + 1) * nq * c8 * 4];
-        buf[g.k * nq * c8 * 4..].fill(zero_point);
         Self {
             nq,
             c8,
             step,
-            buf,
-            held: vec![isize::MIN; g.k],
+            ring: RowRing::new(g.k, nq * c8 * 4, zero_point),
         }
     }
 
     fn row(&mut self, g: &Window, c: usize, x: &[u8], zero_point: u8, iy: isize) -> *const u8 {
-        let len = self.nq * self.c8 * 4;
-        if iy < 0 || iy >= g.h as isize {
-            return self.buf[g.k * len..].as_ptr();
-        }
-        let slot = iy as usize % g.k;
-        if self.held[slot] != iy {
-            self.fill(g, c, x, zero_point, iy as usize, slot * len);
-            self.held[slot] = iy;
-        }
-        self.buf[slot * len..].as_ptr()
+        let (nq, c8, step) = (self.nq, self.c8, self.step);
+        self.ring.row(g.h, iy, |iy, dst| {
+            Self::fill(g, c, x, zero_point, iy, (nq, c8, step), dst)
+        })
     }
 
-    fn fill(&mut self, g: &Window, c: usize, x: &[u8], zero_point: u8, iy: usize, at: usize) {
-        let c8 = self.c8;
+    /// Writes the quads of input row `iy`; `shape` is (entries, channels, step).
+    fn fill(
+        g: &Window,
+        c: usize,
+        x: &[u8],
+        zero_point: u8,
+        iy: usize,
+        shape: (usize, usize, usize),
+        dst: &mut [u8],
+    ) {
+        let (nq, c8, step) = shape;
+        assert!(dst.len() >= nq * c8 * 4, "quad row too short");
         let row = &x[iy * g.w * c..][..g.w * c];
         let pad = V::splat_u8(zero_point);
         // Column px of the padded row, 8 channels from ch, in the low half.
@@ -386,11 +427,11 @@ impl QuadRows {
                 unsafe { V::load(lanes.as_ptr()) }
             }
         };
-        let quads = self.buf[at..].as_mut_ptr();
+        let quads = dst.as_mut_ptr();
         // Entry by entry, channels inner: reads and writes both run through memory in order.
         let whole = c / QUAD_LANES * QUAD_LANES;
-        for q in 0..self.nq {
-            let px = q * self.step;
+        for q in 0..nq {
+            let px = q * step;
             // Columns px..px + 4 inside the image: their whole 8-channel blocks straight from it.
             let inside = px >= g.pad_left && px + 4 <= g.pad_left + g.w;
             let first = if inside { whole } else { 0 };

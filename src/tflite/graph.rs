@@ -504,6 +504,10 @@ fn quant_conv(
     {
         return None;
     }
+    // A scale that is not a positive number has no integer form to run.
+    if cout == 0 || scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return None;
+    }
     let weight_scale: Vec<f32> = (0..cout)
         .map(|c| scales[if scales.len() == 1 { 0 } else { c }])
         .collect();

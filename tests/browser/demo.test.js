@@ -66,6 +66,8 @@ test('fake webcam: live top-1 is the photo\'s class, latency figures shown, 10 s
     for (const [id, v] of Object.entries(figures)) assert.ok(Number.isFinite(v) && v > 0, `${id} = ${v}`);
     assert.ok(figures['p95-ms'] >= figures['p50-ms'] && figures['p99-ms'] >= figures['p95-ms']);
     assert.match(await page.textContent('[data-testid=top1-label]'), /tench/);
+    // The default model (quantized V2) runs in int8.
+    assert.match(await page.textContent('[data-testid=arithmetic]'), /^int8 \((relaxed-dot|dot16) products\), (relaxed-simd|simd128)$/);
     assert.deepEqual(longTasks, [], 'no main-thread task over 50 ms during 10 s of streaming');
     assert.deepEqual(requests.slice(requestsAtLoad), [], `no request while ${frames} frames were classified`);
     assert.equal(await number(page, 'requests-after-load'), 0, 'the page\'s own privacy counter');
@@ -108,6 +110,7 @@ test('phone width: one column, nothing wider than the screen; switching model sh
     await page.selectOption('#model', 'mobilenet_v3_small_1.0_224_uint8');
     await page.waitForFunction(() => document.querySelector('[data-testid=loaded-model]').textContent === 'mobilenet_v3_small_1.0_224_uint8', null, { timeout: 20000 });
     assert.ok(await number(page, 'cold-start-ms') > 0);
+    assert.match(await page.textContent('[data-testid=arithmetic]'), /^float32, /, 'V3 runs in float32');
     const detail = await page.textContent('#cold-detail');
     assert.match(detail, /fetch \d+, compile \d+, build \d+, first inference \d+/);
     await page.waitForFunction(() => /tench/.test(document.querySelector('[data-testid=top1-label]').textContent), null, { timeout: 20000 });
