@@ -22,23 +22,6 @@ pub struct Requant {
     pub add: Option<AddRequant>,
 }
 
-impl Requant {
-    /// One output value from its accumulator and multiplier (and the residual `a`, if added).
-    #[inline(always)]
-    pub fn apply(&self, acc: i32, multiplier: f32, residual: Option<u8>) -> u8 {
-        let zo = self.output_zero_point as f32;
-        let v = (acc as f32 * multiplier)
-            .max(self.lo as f32 - zo)
-            .min(self.hi as f32 - zo)
-            .round_ties_even();
-        let q = v as i32 + self.output_zero_point;
-        match (self.add, residual) {
-            (Some(add), Some(a)) => add.apply(a as i32, q),
-            _ => q.clamp(0, 255) as u8,
-        }
-    }
-}
-
 /// 1.5 · 2^23: added to an f32 in (−2^22, 2^22), it leaves the value rounded half to even in the
 /// low mantissa bits (the rounding every f32 addition does), so `bits − bits(MAGIC)` is the
 /// rounded integer: a rounding and a conversion in two operations, where wasm's
@@ -84,7 +67,7 @@ impl VectorRequant {
     }
 
     /// Four accumulators (i32 lanes) and their multipliers → four quanta (i32 lanes, in the
-    /// output range), the same operations as [`Requant::apply`].
+    /// output range): `zo + round_half_even(clamp(float(acc) · M, lo − zo, hi − zo))`.
     #[inline(always)]
     pub fn apply(&self, acc: V, multiplier: F4) -> V {
         // Clamped to the output range less the zero point: within ±255, where MAGIC rounds.
