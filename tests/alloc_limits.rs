@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mobilenet_wasm::Device;
 use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
-use mobilenet_wasm::preprocess::{PixelFormat, Pixels};
+use mobilenet_wasm::preprocess::{
+    MAX_RESIZED_BYTES, PixelFormat, Pixels, center_crop, resize_dims,
+};
 use mobilenet_wasm::tflite::{self, MAX_MODEL_BYTES};
 
 struct Counting;
@@ -115,4 +117,23 @@ fn oversized_model_and_pixel_buffers_are_refused_without_allocating() {
         peak_during(|| Pixels::new(&few, 60000, 60000, PixelFormat::Rgba).map(|_| ()));
     assert_eq!(result.unwrap_err().code(), "E_INPUT_SIZE");
     assert!(peak < 1024, "allocated {peak} bytes");
+}
+
+#[test]
+fn extreme_aspect_ratio_is_refused_before_the_intermediate_resize() {
+    // Found by fuzzing the preprocessing: 22×14102 pixels (0.9 MB) cropped at 300 would first be
+    // resized to 343×219863, a 216 MiB intermediate.
+    let (w, h, size) = (22, 14102, 300);
+    let (nw, nh) = resize_dims(w, h, size);
+    assert!(nw as u64 * nh as u64 * 3 > MAX_RESIZED_BYTES);
+    let thin = vec![7u8; (w * h * 3) as usize];
+    let pixels = Pixels::new(&thin, w, h, PixelFormat::Rgb).unwrap();
+    let (result, peak) = peak_during(|| center_crop(pixels, size));
+    assert_eq!(result.unwrap_err().code(), "E_INPUT_SIZE");
+    assert!(peak < MIB, "allocated {peak} bytes before refusing");
+
+    // A panorama well inside the limit (16:1) is still classified.
+    let wide = vec![7u8; 4096 * 256 * 3];
+    let pixels = Pixels::new(&wide, 4096, 256, PixelFormat::Rgb).unwrap();
+    assert_eq!(center_crop(pixels, 224).unwrap().len(), 224 * 224 * 3);
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use common::Case;
 use mobilenet_wasm::kernels::{self, Block, Conv, Epilogue};
 use mobilenet_wasm::model::Activation;
 
@@ -43,13 +44,6 @@ fn epilogues() -> Vec<Epilogue> {
 }
 
 /// One convolution case: input `[n, h, w, conv.in_channels]`.
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    n: usize,
-    h: usize,
-    w: usize,
-    conv: Conv,
-}
 
 fn run(
     case: Case,
@@ -102,21 +96,7 @@ fn run(
 }
 
 fn cases() -> Vec<Case> {
-    let case = |n, h, w, kernel, stride, groups, in_channels, out_channels| Case {
-        n,
-        h,
-        w,
-        conv: Conv {
-            kernel,
-            stride,
-            groups,
-            in_channels,
-            out_channels,
-        },
-    };
-    let pw = |n, h, w, cin, cout| case(n, h, w, 1, 1, 1, cin, cout);
-    let dw = |h, w, c, kernel, stride| case(1, h, w, kernel, stride, c, c, c);
-    let full = |h, w, cin, cout, kernel, stride| case(1, h, w, kernel, stride, 1, cin, cout);
+    let (pw, dw, full) = (Case::pointwise, Case::depthwise, Case::full);
     vec![
         // Pointwise: pixel counts around the 4-row tile, channel counts around the 8 and 4 tails,
         // a 1×1 input (squeeze-excite, classifier), a batch of two, more than one input chunk.

@@ -4,14 +4,17 @@
 //! odd sizes and channel counts that reach every tail, output ranges, residual additions,
 //! batches, logits. Integer arithmetic: the two must agree bit for bit.
 
+mod common;
+
 use std::mem::MaybeUninit;
 
 use burn::tensor::{DType, Device, Int, IntDType, Tensor, TensorData};
+use common::Case;
+use mobilenet_wasm::kernels::Requant;
 use mobilenet_wasm::kernels::qgemm::{QGemm, QOut, pack_quads, qgemm_quads_with};
 use mobilenet_wasm::kernels::quantized::{
     Layout, qconv2d, qconv2d_real, qconv2d_real_reference, qconv2d_reference, qpack, qunpack,
 };
-use mobilenet_wasm::kernels::{Conv, Requant};
 use mobilenet_wasm::model::{AddQuant, AddRequant, QParams};
 
 /// Deterministic pseudo-random integers in `lo..=hi`.
@@ -27,30 +30,8 @@ fn ints(n: usize, seed: u32, lo: i32, hi: i32) -> Vec<i32> {
         .collect()
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    n: usize,
-    h: usize,
-    w: usize,
-    conv: Conv,
-}
-
 fn cases() -> Vec<Case> {
-    let case = |n, h, w, kernel, stride, groups, in_channels, out_channels| Case {
-        n,
-        h,
-        w,
-        conv: Conv {
-            kernel,
-            stride,
-            groups,
-            in_channels,
-            out_channels,
-        },
-    };
-    let pw = |n, h, w, cin, cout| case(n, h, w, 1, 1, 1, cin, cout);
-    let dw = |h, w, c, kernel, stride| case(1, h, w, kernel, stride, c, c, c);
-    let full = |h, w, cin, cout, kernel, stride| case(1, h, w, kernel, stride, 1, cin, cout);
+    let (pw, dw, full) = (Case::pointwise, Case::depthwise, Case::full);
     vec![
         pw(1, 7, 7, 96, 24),
         pw(1, 5, 3, 17, 13),

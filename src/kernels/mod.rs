@@ -361,6 +361,17 @@ pub fn conv2d_fused(
     })
 }
 
+/// burn's options for `conv` on an `h` × `w` input: its stride and groups, TFLite's SAME padding.
+pub(crate) fn conv_options(conv: &Conv, h: usize, w: usize) -> ConvOptions<2> {
+    let (k, s) = (conv.kernel, conv.stride);
+    ConvOptions {
+        stride: [s, s],
+        padding: [same_padding(h, k, s), same_padding(w, k, s)],
+        dilation: [1, 1],
+        groups: conv.groups,
+    }
+}
+
 /// The same convolution with burn's tensor ops (NCHW `conv2d` between permutes) on HWIO
 /// weights: the reference.
 pub fn conv2d_reference(
@@ -372,13 +383,7 @@ pub fn conv2d_reference(
     epilogue: Epilogue,
 ) -> Tensor<4> {
     let [_, h, w, _] = x.dims();
-    let (k, s) = (conv.kernel, conv.stride);
-    let options = ConvOptions {
-        stride: [s, s],
-        padding: [same_padding(h, k, s), same_padding(w, k, s)],
-        dilation: [1, 1],
-        groups: conv.groups,
-    };
+    let options = conv_options(&conv, h, w);
     let y = burn_conv2d(
         x.permute([0, 3, 1, 2]),
         weight.permute([3, 2, 0, 1]),

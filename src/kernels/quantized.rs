@@ -13,14 +13,13 @@ use burn::backend::flex::{FlexTensor, Layout as FlexLayout};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Dispatch, DispatchKindConversion, DispatchTensor, Flex};
 use burn::tensor::module::conv2d as burn_conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Bytes, DType, FloatDType, Int, IntDType, Shape, Tensor, TensorData};
 
 pub use super::qgemm::Layout;
 use super::qgemm::{QGemm, QOut, qgemm, qgemm_quads, widen};
 use super::requant::Requant;
-use super::{Conv, KernelBackend, enabled, qdepthwise, qdirect, qgemm as gemm};
-use crate::model::{PoolQuant, same_padding};
+use super::{Conv, KernelBackend, conv_options, enabled, qdepthwise, qdirect, qgemm as gemm};
+use crate::model::PoolQuant;
 
 /// Shape of the packed int8 weights. One-group convolutions: `[⌈out/8⌉, ⌈k·k·in/2⌉, 8, 2]` i16
 /// ([`Layout::Pairs`]) or `[⌈out/8⌉, ⌈k·k·in/4⌉, 8, 4]` i8 ([`Layout::Quads`]); depthwise ones
@@ -211,13 +210,7 @@ fn accumulate(
     input_zero_point: i32,
 ) -> Tensor<4> {
     let [_, h, w, _] = x.dims();
-    let (k, s) = (conv.kernel, conv.stride);
-    let options = ConvOptions {
-        stride: [s, s],
-        padding: [same_padding(h, k, s), same_padding(w, k, s)],
-        dilation: [1, 1],
-        groups: conv.groups,
-    };
+    let options = conv_options(&conv, h, w);
     let x = x.cast(FloatDType::F64).sub_scalar(input_zero_point as f64);
     burn_conv2d(
         x.permute([0, 3, 1, 2]),
