@@ -116,6 +116,37 @@ fn float32_is_still_there_on_request() {
     assert_eq!(err.code(), "E_MODEL_UNSUPPORTED");
 }
 
+#[test]
+fn weights_whose_zero_point_leaves_their_type_have_no_int8_form() {
+    // The first convolution's weight zero point, patched in the file's bytes to 40000: its
+    // weights less the zero point no longer fit the 16-bit form, so int8 is refused (and the
+    // default falls back to float32) rather than built from wrapped values.
+    let mut bytes = entry("mobilenet_v1_0.25_128_quant")
+        .read()
+        .unwrap()
+        .remove(0);
+    let at = {
+        let model = tflite::schema::root_as_model(&bytes).unwrap();
+        let graph = model.subgraphs().unwrap().get(0);
+        let weight = graph.operators().unwrap().get(0).inputs().unwrap().get(1) as usize;
+        let q = graph.tensors().unwrap().get(weight).quantization().unwrap();
+        let zero_points = q.zero_point().unwrap();
+        assert_eq!(zero_points.len(), 1);
+        zero_points.bytes().as_ptr() as usize - bytes.as_ptr() as usize
+    };
+    bytes[at..at + 8].copy_from_slice(&40000i64.to_le_bytes());
+    let device = mobilenet_wasm::Device::flex();
+    let options = |precision| LoadOptions {
+        precision,
+        ..LoadOptions::default()
+    };
+    let err = Classifier::from_tflite_with(&[&bytes], options(Some(Precision::Int8)), &device)
+        .unwrap_err();
+    assert_eq!(err.code(), "E_MODEL_UNSUPPORTED");
+    let clf = Classifier::from_tflite_with(&[&bytes], options(None), &device).unwrap();
+    assert_eq!(clf.precision(), Precision::Float32);
+}
+
 /// Logits of the int8 model of `name` with one-group weights in `layout`, on one crop.
 fn logits_with(name: &str, layout: Layout, crop: &[u8]) -> Vec<f32> {
     let files = entry(name).read().unwrap();

@@ -508,6 +508,16 @@ fn quant_conv(
     if cout == 0 || scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         return None;
     }
+    // Zero points inside the storage type keep every weight less its zero point within ±255,
+    // which the 16-bit weights and the kernels' i8 quads (shifted by at most 255) rely on.
+    let storable = if wt.dtype == DType::U8 {
+        0..=255
+    } else {
+        -128..=127
+    };
+    if q.zero_point.iter().any(|z| !storable.contains(z)) {
+        return None;
+    }
     let weight_scale: Vec<f32> = (0..cout)
         .map(|c| scales[if scales.len() == 1 { 0 } else { c }])
         .collect();
