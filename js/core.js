@@ -1,7 +1,7 @@
 // The environment-neutral half of the package: the Classifier API over the wasm-bindgen module.
 // Entry points (browser.js, node.js, workerd.js) differ only in how they instantiate the wasm
 // and read the bundled model.
-import { WasmClassifier, simdLevel, setKernels } from './mobilenet_wasm.js';
+import { WasmClassifier, simdLevel } from './mobilenet_wasm.js';
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
@@ -122,11 +122,10 @@ export function makeClassifier(env) {
       if (options.simd !== undefined && options.simd !== simdLevel()) {
         throw codedError('E_ARGUMENT', `the ${simdLevel()} build is already loaded; simd: '${options.simd}' must come with the first load`);
       }
-      if (options.kernels !== undefined) setKernels(Boolean(options.kernels));
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined);
+      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false);
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
       return new Classifier(inner);
     }

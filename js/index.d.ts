@@ -28,8 +28,8 @@ export interface LoadOptions {
    */
   simd?: SimdLevel;
   /**
-   * `false` runs every convolution with burn's own tensor ops instead of the fused SIMD kernels
-   * (for measuring them); applies to every classifier of this module instance. Default `true`.
+   * `false` runs this model's convolutions with burn's own tensor ops instead of the fused SIMD
+   * kernels (for measuring them). Default `true`.
    */
   kernels?: boolean;
 }

@@ -6,10 +6,14 @@ use web_time::Instant;
 
 use crate::decode::{self, MAX_DECODED_BYTES};
 use crate::error::{Error, Result};
+use crate::kernels::gemm::int8::Layout;
+use crate::kernels::select::selected;
+use crate::model::ext::Ops;
 use crate::model::{MobileNet, MobileNetConfig, Output, QuantMobileNet, generated_weights};
 use crate::preprocess::{self, PixelFormat, Pixels};
+use crate::spec::InputScaling;
 use crate::stats::{Recorder, Stats};
-use crate::tflite::{self, InputScaling};
+use crate::tflite;
 
 /// One ranked class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,6 +69,8 @@ pub struct LoadOptions {
     pub precision: Option<Precision>,
     /// Hex sha256 of each file, when the caller has it already; computed otherwise.
     pub sha256: Option<Vec<String>>,
+    /// What the convolutions run on: the kernels (default) or burn's own ops.
+    pub ops: Ops,
 }
 
 /// The network a classifier runs.
@@ -177,6 +183,7 @@ impl Classifier {
             labels,
             precision,
             sha256,
+            ops,
         } = options;
         let start = Instant::now();
         let mut chosen = Precision::Float32;
@@ -199,32 +206,32 @@ impl Classifier {
             )));
         }
         let precision = chosen;
-        let model = match (precision, &loaded.quant) {
-            (Precision::Int8, Some(graph)) => {
+        let model = match (precision, &loaded.quant, &loaded.integer) {
+            (Precision::Int8, Some(graph), Some(weights)) => {
                 let convs: Vec<_> = loaded
                     .convs
                     .iter()
-                    .map(|c| {
-                        c.quant
-                            .as_ref()
-                            .expect("a quantized graph has quantized convs")
+                    .zip(weights)
+                    .map(|(c, w)| {
+                        let q = c.quant.as_ref();
+                        (q.expect("a quantized graph has quantized convs"), w)
                     })
                     .collect();
-                let layout = crate::kernels::quantized::Layout::preferred();
-                Net::Int8(QuantMobileNet::new(&arch, &convs, graph, layout, device)?)
+                let layout = selected().layout;
+                Net::Int8(QuantMobileNet::new(
+                    &arch, &convs, graph, layout, ops, device,
+                )?)
             }
             _ => {
-                let mut convs = loaded.convs.into_iter();
-                Net::Float(MobileNet::new(
-                    &arch,
-                    |_| {
-                        convs
-                            .next()
-                            .expect("recognise() returned one convolution per spec")
-                            .weights
-                    },
-                    device,
-                ))
+                let Some(float) = loaded.float else {
+                    return Err(Error::Internal("the float weights were not read".into()));
+                };
+                let mut weights = float.into_iter();
+                let next = |_: &_| {
+                    let w = weights.next();
+                    w.expect("recognise() returned one convolution per spec")
+                };
+                Net::Float(MobileNet::new(&arch, next, ops, device))
             }
         };
         let mut classifier = Self::assemble(
@@ -247,15 +254,14 @@ impl Classifier {
     /// A classifier with generated weights: for architectures without a published file and for
     /// latency measurements. Its predictions mean nothing.
     pub fn generated(config: MobileNetConfig, seed: u64, device: &Device) -> Result<Self> {
+        let arch = config.architecture();
         let model = Net::Float(MobileNet::new(
-            &config.architecture(),
+            &arch,
             generated_weights(seed),
+            Ops::Kernels,
             device,
         ));
-        let scaling = InputScaling {
-            scale: 1.0 / 127.5,
-            zero_point: 127.5,
-        };
+        let scaling = InputScaling::MOBILENET;
         Self::assemble(model, config, None, scaling, device, String::new(), 0)
     }
 
@@ -306,8 +312,8 @@ impl Classifier {
             precision: self.precision(),
             int8_products: match &self.model {
                 Net::Int8(m) => Some(match m.layout() {
-                    crate::kernels::quantized::Layout::Quads => "relaxed-dot",
-                    crate::kernels::quantized::Layout::Pairs => "dot16",
+                    Layout::Quads => "relaxed-dot",
+                    Layout::Pairs => "dot16",
                 }),
                 Net::Float(_) => None,
             },
@@ -366,13 +372,6 @@ impl Classifier {
             .map_err(|e| Error::Internal(format!("{e:?}")))?;
         self.recorder.record(start.elapsed().as_secs_f64() * 1e3);
         Ok((embedding, logits))
-    }
-
-    /// Class logits (background output dropped) for an image.
-    pub fn logits(&mut self, pixels: Pixels<'_>) -> Result<Vec<f32>> {
-        let crop = self.crop(pixels)?;
-        let (_, logits) = self.run_crop(&crop)?;
-        Ok(logits[self.first_class..].to_vec())
     }
 
     /// The top `top_k` classes, most probable first.
@@ -449,5 +448,68 @@ pub fn softmax(x: &[f32]) -> Vec<f32> {
         exp.iter().map(|e| e / sum).collect()
     } else {
         vec![0.0; x.len()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+
+    use crate::catalog;
+    use crate::kernels::gemm::int8::Layout;
+    use crate::model::QuantMobileNet;
+    use crate::model::ext::Ops;
+    use crate::tflite;
+
+    /// Logits of the int8 model of the published `name` with one-group weights in `layout`.
+    fn logits_with(name: &str, layout: Layout, crop: &[u8]) -> Vec<f32> {
+        let dir = catalog::models_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{e} (set MOBILENET_MODELS_DIR)"));
+        let entry = catalog::discover(&dir).unwrap();
+        let entry = entry.iter().find(|e| e.name == name).expect(name);
+        let files = entry.read().unwrap();
+        let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+        let loaded = tflite::load(&refs).unwrap();
+        let weights = loaded.integer.as_ref().unwrap();
+        let convs: Vec<_> = loaded
+            .convs
+            .iter()
+            .zip(weights)
+            .map(|(c, w)| (c.quant.as_ref().unwrap(), w))
+            .collect();
+        let device = Device::flex();
+        let arch = loaded.config.architecture();
+        let graph = loaded.quant.as_ref().unwrap();
+        let model = QuantMobileNet::new(&arch, &convs, graph, layout, Ops::Kernels, &device);
+        let s = loaded.config.resolution;
+        let x = Tensor::<4, Int>::from_data(
+            TensorData::new(crop.to_vec(), [1, s, s, 3]),
+            (&device, DType::U8),
+        );
+        let logits = model.unwrap().forward(x).logits;
+        logits.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    /// Weights packed for the relaxed dot product (raw u8 inputs, i8 weights with shifted
+    /// columns, the zero point folded into the bias) give the very same logits as 16-bit pairs.
+    #[test]
+    fn both_weight_layouts_give_the_same_logits() {
+        for name in [
+            "mobilenet_v1_0.25_128_quant",
+            "mobilenet_v2_1.0_224_tf2_ptq",
+            "mobilenet_v2_1.0_224_quant",
+        ] {
+            let s = if name.contains("128") { 128 } else { 224 };
+            let crop: Vec<u8> = (0..s * s * 3).map(|i| (i * 37 % 253) as u8).collect();
+            let pairs = logits_with(name, Layout::Pairs, &crop);
+            let quads = logits_with(name, Layout::Quads, &crop);
+            assert_eq!(pairs, quads, "{name}");
+            assert!(
+                pairs.iter().any(|&v| v != pairs[0]),
+                "{name}: constant logits"
+            );
+        }
     }
 }

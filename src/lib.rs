@@ -24,15 +24,18 @@ pub mod classifier;
 pub mod decode;
 pub mod error;
 pub mod fuzzing;
-pub mod kernels;
-pub mod model;
+pub(crate) mod kernels;
+pub(crate) mod model;
 pub mod preprocess;
+pub(crate) mod spec;
 pub mod stats;
 pub mod tflite;
 #[cfg(target_arch = "wasm32")]
-pub mod web;
+mod web;
 
 pub use burn::tensor::Device;
 pub use classifier::{Classifier, LoadOptions, ModelInfo, Precision, Prediction, softmax};
 pub use error::{Error, Result};
+pub use model::ext::Ops;
+pub use model::{MobileNetConfig, Version};
 pub use preprocess::{PixelFormat, Pixels};

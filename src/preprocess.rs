@@ -8,7 +8,7 @@ use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use crate::error::{Error, Result};
-use crate::tflite::InputScaling;
+use crate::spec::InputScaling;
 
 /// Layout of a pixel buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,12 @@ pub fn center_crop(pixels: Pixels<'_>, size: u32) -> Result<Vec<u8>> {
 }
 
 /// `size × size` RGB bytes (HWC) → `[1, size, size, 3]` (NHWC) scaled as the model expects.
-pub fn to_tensor(crop: &[u8], size: usize, scaling: InputScaling, device: &Device) -> Tensor<4> {
+pub(crate) fn to_tensor(
+    crop: &[u8],
+    size: usize,
+    scaling: InputScaling,
+    device: &Device,
+) -> Tensor<4> {
     let hwc: Vec<f32> = crop
         .iter()
         .map(|&v| (v as f32 - scaling.zero_point) * scaling.scale)

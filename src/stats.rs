@@ -53,7 +53,7 @@ pub struct Stats {
 
 /// Records latencies over a rolling window.
 #[derive(Debug, Clone, Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     cold_start: ColdStart,
     count: u64,
     window: VecDeque<f64>,
@@ -70,13 +70,13 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 impl Recorder {
     /// Records the build time of the model.
-    pub fn set_build(&mut self, ms: f64) {
+    pub(crate) fn set_build(&mut self, ms: f64) {
         self.cold_start.build_ms = ms;
         self.update_total();
     }
 
     /// Records the time spent outside Rust (fetching the model, compiling the module).
-    pub fn set_fetch_compile(&mut self, fetch_ms: f64, compile_ms: f64) {
+    pub(crate) fn set_fetch_compile(&mut self, fetch_ms: f64, compile_ms: f64) {
         self.cold_start.fetch_ms = fetch_ms;
         self.cold_start.compile_ms = compile_ms;
         self.update_total();
@@ -88,7 +88,7 @@ impl Recorder {
     }
 
     /// Records one inference.
-    pub fn record(&mut self, ms: f64) {
+    pub(crate) fn record(&mut self, ms: f64) {
         if self.count == 0 {
             self.cold_start.first_inference_ms = ms;
             self.update_total();
@@ -101,7 +101,7 @@ impl Recorder {
     }
 
     /// Current summary.
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         let mut sorted: Vec<f64> = self.window.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
         let mean = if sorted.is_empty() {

@@ -6,12 +6,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use mobilenet_wasm::Classifier;
 use mobilenet_wasm::Device;
 use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
 use mobilenet_wasm::preprocess::{
     MAX_RESIZED_BYTES, PixelFormat, Pixels, center_crop, resize_dims,
 };
-use mobilenet_wasm::tflite::{self, MAX_MODEL_BYTES};
+use mobilenet_wasm::tflite::MAX_MODEL_BYTES;
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -108,7 +109,9 @@ fn control_a_real_decode_does_allocate() {
 #[test]
 fn oversized_model_and_pixel_buffers_are_refused_without_allocating() {
     let big = vec![0u8; MAX_MODEL_BYTES + 1];
-    let (result, peak) = peak_during(|| tflite::load(&[&big]).map(|_| ()));
+    let device = Device::flex();
+    let (result, peak) =
+        peak_during(|| Classifier::from_tflite(&[&big], None, &device).map(|_| ()));
     assert_eq!(result.unwrap_err().code(), "E_MODEL_SIZE");
     assert!(peak < MIB, "allocated {peak} bytes");
 

@@ -39,8 +39,9 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
-    // hits[model] = (top-1, top-5)
-    let hits: Vec<Vec<(usize, usize)>> = std::thread::scope(|s| {
+    // hits[model] = (top-1, top-5); logits[model] = (image, raw outputs) for the digest below.
+    type Logits = Vec<Vec<(usize, Vec<f32>)>>;
+    let results: Vec<(Vec<(usize, usize)>, Logits)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (files, images, wnids, labels) = (&files, &images, &wnids, &labels);
@@ -53,7 +54,8 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
                         })
                         .collect();
                     let mut hits = vec![(0, 0); models.len()];
-                    for path in images.iter().skip(t).step_by(threads) {
+                    let mut logits: Logits = vec![Vec::new(); models.len()];
+                    for (i, path) in images.iter().enumerate().skip(t).step_by(threads) {
                         let name = path.file_name().unwrap().to_string_lossy();
                         let class = wnids
                             .iter()
@@ -63,18 +65,24 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
                         let pixels =
                             Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)
                                 .unwrap();
-                        for (m, h) in models.iter_mut().zip(hits.iter_mut()) {
-                            let top = m.classify(pixels, 5).unwrap();
+                        for (m, (h, l)) in models
+                            .iter_mut()
+                            .zip(hits.iter_mut().zip(logits.iter_mut()))
+                        {
+                            let (_, outputs) = m.run_crop(&m.crop(pixels).unwrap()).unwrap();
+                            let top = m.top_k(&outputs, 5);
                             h.0 += usize::from(top[0].index == class);
                             h.1 += usize::from(top.iter().any(|p| p.index == class));
+                            l.push((i, outputs));
                         }
                     }
-                    hits
+                    (hits, logits)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let hits: Vec<&Vec<(usize, usize)>> = results.iter().map(|r| &r.0).collect();
     // The demo and the Worker show these figures from www/golden-accuracy.json: it must say
     // what is measured here.
     let shown: serde_json::Value = serde_json::from_slice(&read(
@@ -82,6 +90,7 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
     ))
     .unwrap();
     let mut failures = Vec::new();
+    let mut digests = Vec::new();
     println!(
         "| model | top-1 | top-5 | TFLite top-1 | TFLite top-5 | Δ top-1 |\n|---|---|---|---|---|---|"
     );
@@ -96,6 +105,18 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
             "| {} | {top1:.1} | {top5:.1} | {ref1:.1} | {ref5:.1} | {delta:+.1} |",
             entry.name
         );
+        // A digest of every raw output in image order: refactors of the arithmetic compare it.
+        let mut outputs: Vec<&(usize, Vec<f32>)> = results.iter().flat_map(|r| &r.1[m]).collect();
+        outputs.sort_by_key(|(i, _)| *i);
+        let bytes: Vec<u8> = outputs
+            .iter()
+            .flat_map(|(_, l)| l.iter().flat_map(|v| v.to_le_bytes()))
+            .collect();
+        digests.push(format!(
+            "logits sha256 {}: {}",
+            entry.name,
+            mobilenet_wasm::tflite::sha256_hex(&bytes)
+        ));
         let listed = shown["top1"][&entry.name].as_f64();
         if listed.is_none_or(|l| (l - top1).abs() > 0.05) {
             failures.push(format!(
@@ -110,5 +131,6 @@ fn every_model_matches_tflite_accuracy_on_the_golden_set() {
             ));
         }
     }
+    println!("{}", digests.join("\n"));
     assert!(failures.is_empty(), "outside tolerance: {failures:?}");
 }

@@ -16,7 +16,7 @@ mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
     use mobilenet_wasm::catalog::{self, imagenet_labels, imagenet_wnids, models_dir};
     use mobilenet_wasm::stats::percentile;
-    use mobilenet_wasm::{Classifier, Device, Error, LoadOptions, Precision, Result};
+    use mobilenet_wasm::{Classifier, Device, Error, LoadOptions, Ops, Precision, Result};
     use serde::Serialize;
 
     #[derive(Parser)]
@@ -277,11 +277,13 @@ mod cli {
         runs: usize,
         warmup: usize,
         precision: Option<Precision>,
+        ops: Ops,
         device: &Device,
     ) -> Result<BenchRow> {
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let options = LoadOptions {
             precision,
+            ops,
             ..LoadOptions::default()
         };
         let mut clf = Classifier::from_tflite_with(&refs, options, device)?;
@@ -379,7 +381,7 @@ mod cli {
                 precision,
                 json,
             } => {
-                mobilenet_wasm::kernels::set_enabled(!no_kernels);
+                let ops = if no_kernels { Ops::Burn } else { Ops::Kernels };
                 let device = backend.device();
                 let mut rows = Vec::new();
                 if model.is_empty() {
@@ -393,6 +395,7 @@ mod cli {
                             runs,
                             warmup,
                             precision,
+                            ops,
                             &device,
                         )?);
                     }
@@ -404,7 +407,9 @@ mod cli {
                         .map(|p| p.display().to_string())
                         .collect::<Vec<_>>()
                         .join(" + ");
-                    rows.push(bench_one(name, &files, runs, warmup, precision, &device)?);
+                    rows.push(bench_one(
+                        name, &files, runs, warmup, precision, ops, &device,
+                    )?);
                 }
                 if json {
                     println!(

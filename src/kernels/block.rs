@@ -7,9 +7,9 @@
 
 use core::mem::MaybeUninit;
 
-use super::depthwise::{Window, depthwise};
-use super::epilogue::Epilogue;
-use super::pointwise::{Pointwise, pointwise};
+use super::dw::f32::dw_f32_v128;
+use super::gemm::{Gemm, f32::gemm_f32};
+use crate::spec::{Epilogue, Window};
 
 /// Bytes of expanded rows (and of depthwise output) a strip may hold: about half of L2. With
 /// 96 KB the first blocks ran one output row per strip and the fused path was 9 % slower than
@@ -18,20 +18,20 @@ const STRIP_BYTES: usize = 384 * 1024;
 
 /// The weights of one stage: packed weights, bias, epilogue.
 #[derive(Clone, Copy)]
-pub struct Stage<'a> {
+pub(crate) struct Stage<'a> {
     /// Weights in the kernels' layout.
-    pub weight: &'a [f32],
+    pub(crate) weight: &'a [f32],
     /// One per output channel.
-    pub bias: &'a [f32],
+    pub(crate) bias: &'a [f32],
     /// What follows the sum.
-    pub epilogue: &'a Epilogue,
+    pub(crate) epilogue: &'a Epilogue,
 }
 
 /// Runs one block over one image. `x` is `[h, w, cin]`; `g` is the depthwise window over the
 /// whole image; `out` is `[g.oh, g.ow, cout]` and is written whole. With `residual`, `x` is
 /// added to the projection (then `cin == cout` and the stride is 1).
 #[allow(clippy::too_many_arguments)]
-pub fn block(
+pub(crate) fn block(
     g: Window,
     cin: usize,
     expanded: usize,
@@ -91,13 +91,13 @@ pub fn block(
                 let first_new = need_lo.max(hi);
                 let (lo_new, fresh) = (need_lo, need_hi - first_new);
                 let at = (first_new - lo_new) * in_row;
-                let p = Pointwise {
+                let p = Gemm {
                     p: fresh * g.w,
                     k: cin,
                     n: expanded,
                 };
                 let src = &x[first_new * g.w * cin..][..fresh * g.w * cin];
-                pointwise(
+                gemm_f32(
                     p,
                     src,
                     e.weight,
@@ -112,7 +112,7 @@ pub fn block(
             None => &x[need_lo * in_row..need_hi * in_row],
         };
         let strip_out = &mut depthwise_out[..(oy1 - oy0) * out_row];
-        depthwise(
+        dw_f32_v128(
             gs,
             expanded,
             dw_in,
@@ -122,14 +122,14 @@ pub fn block(
             dw.epilogue,
             uninit(strip_out),
         );
-        let p = Pointwise {
+        let p = Gemm {
             p: (oy1 - oy0) * g.ow,
             k: expanded,
             n: cout,
         };
         let o = oy0 * g.ow * cout;
         let res = residual.then(|| &x[o..o + p.p * cout]);
-        pointwise(
+        gemm_f32(
             p,
             strip_out,
             project.weight,

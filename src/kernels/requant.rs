@@ -1,26 +1,9 @@
-//! What follows an integer convolution's sum: requantization onto the output's 8-bit grid as
-//! TFLite's XNNPACK kernels do it (`zo + round_half_even(clamp(float(acc) · M))`), the residual
-//! addition in XNNPACK's fixed point, or, for the logits, the real value `float(acc) · scale`.
+//! [`Requant`] on vectors: requantization onto the output's 8-bit grid as TFLite's XNNPACK
+//! kernels do it (`zo + round_half_even(clamp(float(acc) · M))`) and the residual addition in
+//! XNNPACK's fixed point, in the kernels' store loops.
 
-use super::qsimd::V;
-use super::simd::F4;
-use crate::model::AddRequant;
-
-/// How an integer convolution's 8-bit output is formed from its accumulator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Requant {
-    /// Zero point of the input, subtracted from every input value (padding reads as zero
-    /// after it, as TFLite pads with the zero point).
-    pub input_zero_point: i32,
-    /// Zero point of the output.
-    pub output_zero_point: i32,
-    /// Output range in quanta.
-    pub lo: u8,
-    /// Output range in quanta.
-    pub hi: u8,
-    /// The residual addition that follows, if any.
-    pub add: Option<AddRequant>,
-}
+use super::isa::{F4, V};
+use crate::spec::Requant;
 
 /// 1.5 · 2^23: added to an f32 in (−2^22, 2^22), it leaves the value rounded half to even in the
 /// low mantissa bits (the rounding every f32 addition does), so `bits − bits(MAGIC)` is the
@@ -48,7 +31,7 @@ struct VectorAdd {
 }
 
 impl VectorRequant {
-    pub fn new(r: &Requant) -> Self {
+    pub(crate) fn new(r: &Requant) -> Self {
         let zo = r.output_zero_point as f32;
         Self {
             lo: F4::splat(r.lo as f32 - zo),
@@ -69,7 +52,7 @@ impl VectorRequant {
     /// Four accumulators (i32 lanes) and their multipliers → four quanta (i32 lanes, in the
     /// output range): `zo + round_half_even(clamp(float(acc) · M, lo − zo, hi − zo))`.
     #[inline(always)]
-    pub fn apply(&self, acc: V, multiplier: F4) -> V {
+    pub(crate) fn apply(&self, acc: V, multiplier: F4) -> V {
         // Clamped to the output range less the zero point: within ±255, where MAGIC rounds.
         let v = (acc.to_f32() * multiplier).clamp(self.lo, self.hi) + self.magic;
         V::bits_of(v).sub_i32(self.magic_less_zo)
@@ -78,7 +61,7 @@ impl VectorRequant {
     /// [`VectorRequant::apply`], then the residual addition with `residual` (four quanta as i32
     /// lanes) when there is one; the result still needs saturating to `0..=255` (packing does).
     #[inline(always)]
-    pub fn apply_add(&self, acc: V, multiplier: F4, residual: impl FnOnce() -> V) -> V {
+    pub(crate) fn apply_add(&self, acc: V, multiplier: F4, residual: impl FnOnce() -> V) -> V {
         let q = self.apply(acc, multiplier);
         match &self.add {
             None => q,
@@ -93,7 +76,7 @@ impl VectorRequant {
     }
 
     /// Whether a residual is added.
-    pub fn adds(&self) -> bool {
+    pub(crate) fn adds(&self) -> bool {
         self.add.is_some()
     }
 }

@@ -3,12 +3,14 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::config::{Activation, BlockSpec, ConvSpec};
-use crate::kernels::{self, Conv, Epilogue};
+use super::config::{BlockSpec, ConvSpec};
+use super::ext::{self, Ops};
+use crate::kernels::gemm::f32::{pack, packed_shape};
+use crate::spec::{Activation, Conv, Epilogue};
 
-/// Weights of one convolution in burn's layout, as handed to the model builder.
+/// Float weights of one convolution, HWIO, and what follows it, as handed to the model builder.
 #[derive(Debug, Clone)]
-pub struct ConvWeights {
+pub(crate) struct ConvWeights {
     /// `[k, k, in / groups, out]` (HWIO), row-major.
     pub weight: Vec<f32>,
     /// `[out]`.
@@ -21,17 +23,10 @@ pub struct ConvWeights {
     pub step: Option<f32>,
 }
 
-/// TensorFlow "SAME" padding `(before, after)` for one spatial axis.
-pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
-    let output = input.div_ceil(stride);
-    let total = ((output - 1) * stride + kernel).saturating_sub(input);
-    (total / 2, total - total / 2)
-}
-
 /// Convolution (standard or depthwise) with bias and a pointwise activation, on NHWC tensors.
 #[derive(Module, Debug)]
-pub struct ConvAct {
-    /// In the kernels' layout (`Conv::packed_shape`).
+pub(crate) struct ConvAct {
+    /// In the kernels' layout (panels for one group, HWIO for depthwise).
     weight: Param<Tensor<4>>,
     bias: Param<Tensor<1>>,
     #[module(skip)]
@@ -42,17 +37,15 @@ pub struct ConvAct {
 
 impl ConvAct {
     /// Builds the layer directly from its weights (no random initialisation to throw away).
-    pub fn new(spec: &ConvSpec, w: ConvWeights, device: &Device) -> Self {
-        let conv = Conv {
-            kernel: spec.kernel,
-            stride: spec.stride,
-            groups: spec.groups,
-            in_channels: spec.in_channels,
-            out_channels: spec.out_channels,
+    pub(crate) fn new(spec: &ConvSpec, w: ConvWeights, device: &Device) -> Self {
+        let conv = spec.conv;
+        // Packed once, here, into the layout the kernels read.
+        let weight = if conv.groups == 1 {
+            TensorData::new(pack(&conv, &w.weight), packed_shape(&conv))
+        } else {
+            TensorData::new(w.weight, conv.hwio_shape())
         };
-        // Packed once, here, into the layout the kernels read (see `Conv::pack`).
-        let weight = TensorData::new(conv.pack(w.weight), conv.packed_shape());
-        let bias = Tensor::from_data(TensorData::new(w.bias, [spec.out_channels]), device);
+        let bias = Tensor::from_data(TensorData::new(w.bias, [conv.out_channels]), device);
         Self {
             weight: Param::from_tensor(Tensor::from_data(weight, device)),
             bias: Param::from_tensor(bias),
@@ -62,64 +55,55 @@ impl ConvAct {
     }
 
     /// `[N, H, W, C]` → `[N, H / stride, W / stride, C']`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_add(x, None)
+    pub(crate) fn forward(&self, x: Tensor<4>, ops: Ops) -> Tensor<4> {
+        self.forward_add(x, None, ops)
     }
 
     /// Weights (kernels' layout) and bias.
-    pub fn weights(&self) -> kernels::Weights {
+    fn weights(&self) -> ext::Weights {
         (self.weight.val(), self.bias.val())
     }
 
     /// The convolution and its epilogue.
-    pub fn conv(&self) -> (Conv, Epilogue) {
+    fn conv(&self) -> (Conv, Epilogue) {
         (self.conv, self.epilogue)
     }
 
     /// [`ConvAct::forward`], then `+ residual` (fused into the convolution's epilogue).
-    pub fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
-        kernels::conv2d(
-            x,
-            self.weight.val(),
-            self.bias.val(),
-            residual,
-            self.conv,
-            self.epilogue,
-        )
+    fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>, ops: Ops) -> Tensor<4> {
+        ext::conv_f32(x, self.weights(), residual, self.conv, self.epilogue, ops)
     }
 }
 
 /// Global average pooling `[N, H, W, C]` → `[N, 1, 1, C]`.
-pub fn global_pool(x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn global_pool(x: Tensor<4>) -> Tensor<4> {
     x.mean_dim(2).mean_dim(1)
 }
 
 /// Squeeze-excite: scales each channel by a gate computed from the pooled activation.
 #[derive(Module, Debug)]
-pub struct SqueezeExcite {
+pub(crate) struct SqueezeExcite {
     reduce: ConvAct,
     expand: ConvAct,
 }
 
 impl SqueezeExcite {
     /// Builds from the reduce and expand convolutions.
-    pub fn new(reduce: ConvAct, expand: ConvAct) -> Self {
+    fn new(reduce: ConvAct, expand: ConvAct) -> Self {
         Self { reduce, expand }
     }
 
     /// Applies the gate.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let gate = self
-            .expand
-            .forward(self.reduce.forward(global_pool(x.clone())));
-        x * gate
+    fn forward(&self, x: Tensor<4>, ops: Ops) -> Tensor<4> {
+        let pooled = self.reduce.forward(global_pool(x.clone()), ops);
+        x * self.expand.forward(pooled, ops)
     }
 }
 
 /// Inverted residual (V2/V3), or V1's depthwise-separable block when there is no expansion,
 /// no squeeze-excite and the projection carries ReLU6.
 #[derive(Module, Debug)]
-pub struct InvertedResidual {
+pub(crate) struct InvertedResidual {
     expand: Option<ConvAct>,
     depthwise: ConvAct,
     squeeze_excite: Option<SqueezeExcite>,
@@ -130,7 +114,7 @@ pub struct InvertedResidual {
 
 impl InvertedResidual {
     /// Builds a block, pulling each convolution's weights from `next` in execution order.
-    pub fn new(
+    pub(crate) fn new(
         spec: &BlockSpec,
         next: &mut impl FnMut(&ConvSpec) -> ConvWeights,
         device: &Device,
@@ -153,33 +137,25 @@ impl InvertedResidual {
         }
     }
 
-    /// Applies the block: fused into one pass over strips of rows (`kernels::block_forward`)
-    /// unless it has a squeeze-excite gate, which needs the whole depthwise output first.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        if self.squeeze_excite.is_none() {
-            let b = kernels::Block {
+    /// Applies the block: fused into one pass over strips of rows ([`ext::block_f32`]) unless
+    /// it has a squeeze-excite gate, which needs the whole depthwise output first.
+    pub(crate) fn forward(&self, x: Tensor<4>, ops: Ops) -> Tensor<4> {
+        let Some(se) = &self.squeeze_excite else {
+            let b = ext::Block {
                 expand: self.expand.as_ref().map(ConvAct::conv),
                 depthwise: self.depthwise.conv(),
                 project: self.project.conv(),
                 residual: self.residual,
             };
             let expand = self.expand.as_ref().map(ConvAct::weights);
-            return kernels::block_forward(
-                x,
-                expand,
-                self.depthwise.weights(),
-                self.project.weights(),
-                b,
-            );
-        }
+            let (depthwise, project) = (self.depthwise.weights(), self.project.weights());
+            return ext::block_f32(x, expand, depthwise, project, b, ops);
+        };
         let mut y = match &self.expand {
-            Some(e) => e.forward(x.clone()),
+            Some(e) => e.forward(x.clone(), ops),
             None => x.clone(),
         };
-        y = self.depthwise.forward(y);
-        if let Some(se) = &self.squeeze_excite {
-            y = se.forward(y);
-        }
-        self.project.forward_add(y, self.residual.then_some(x))
+        y = se.forward(self.depthwise.forward(y, ops), ops);
+        self.project.forward_add(y, self.residual.then_some(x), ops)
     }
 }

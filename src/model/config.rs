@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::{Activation, Conv};
+
 /// MobileNet generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Version {
@@ -44,34 +46,11 @@ pub struct MobileNetConfig {
     pub num_classes: usize,
 }
 
-/// Pointwise non-linearity after a convolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Activation {
-    /// Identity (linear bottlenecks, logits).
-    None,
-    /// max(x, 0).
-    Relu,
-    /// min(max(x, 0), 6).
-    Relu6,
-    /// x · relu6(x + 3) / 6.
-    HardSwish,
-    /// relu6(x + 3) / 6 (the squeeze-excite gate of V3).
-    HardSigmoid,
-}
-
-/// One convolution: standard (`groups == 1`) or depthwise (`groups == in_channels`).
+/// One convolution of an architecture: its geometry and the activation that follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvSpec {
-    /// Input channels.
-    pub in_channels: usize,
-    /// Output channels.
-    pub out_channels: usize,
-    /// Square kernel size.
-    pub kernel: usize,
-    /// Stride.
-    pub stride: usize,
-    /// 1 for a standard convolution, `in_channels` for a depthwise one.
-    pub groups: usize,
+pub(crate) struct ConvSpec {
+    /// Geometry.
+    pub conv: Conv,
     /// Activation the architecture calls for.
     pub activation: Activation,
 }
@@ -79,45 +58,22 @@ pub struct ConvSpec {
 impl ConvSpec {
     fn new(cin: usize, cout: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
         Self {
-            in_channels: cin,
-            out_channels: cout,
-            kernel,
-            stride,
-            groups: 1,
+            conv: Conv::full(cin, cout, kernel, stride),
             activation,
         }
     }
 
     fn depthwise(channels: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
         Self {
-            in_channels: channels,
-            out_channels: channels,
-            kernel,
-            stride,
-            groups: channels,
+            conv: Conv::depthwise(channels, kernel, stride),
             activation,
         }
-    }
-
-    /// Weight shape, HWIO: `[k, k, in / groups, out]`.
-    pub fn weight_shape(&self) -> [usize; 4] {
-        [
-            self.kernel,
-            self.kernel,
-            self.in_channels / self.groups,
-            self.out_channels,
-        ]
-    }
-
-    /// Number of parameters (weights and bias).
-    pub fn parameters(&self) -> usize {
-        self.weight_shape().iter().product::<usize>() + self.out_channels
     }
 }
 
 /// Squeeze-excite: global pool, reduce (ReLU), expand (hard-sigmoid), scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SqueezeExciteSpec {
+pub(crate) struct SqueezeExciteSpec {
     /// The reducing 1×1 convolution.
     pub reduce: ConvSpec,
     /// The expanding 1×1 convolution.
@@ -126,7 +82,7 @@ pub struct SqueezeExciteSpec {
 
 /// One block: V1's depthwise-separable block is an inverted residual without expansion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockSpec {
+pub(crate) struct BlockSpec {
     /// 1×1 expansion (absent when the expansion factor is 1, and in V1).
     pub expand: Option<ConvSpec>,
     /// Depthwise convolution.
@@ -141,7 +97,7 @@ pub struct BlockSpec {
 
 /// The whole network, in execution order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Architecture {
+pub(crate) struct Architecture {
     /// First 3×3 stride-2 convolution.
     pub stem: ConvSpec,
     /// The blocks.
@@ -156,7 +112,7 @@ pub struct Architecture {
 
 impl Architecture {
     /// Every convolution in execution order.
-    pub fn convs(&self) -> Vec<ConvSpec> {
+    pub(crate) fn convs(&self) -> Vec<ConvSpec> {
         let mut v = vec![self.stem];
         for b in &self.blocks {
             v.extend(b.expand);
@@ -174,19 +130,19 @@ impl Architecture {
     }
 
     /// Total number of parameters (BatchNorm folded, as in the published files).
-    pub fn parameters(&self) -> usize {
-        self.convs().iter().map(ConvSpec::parameters).sum()
+    pub(crate) fn parameters(&self) -> usize {
+        self.convs().iter().map(|c| c.conv.parameters()).sum()
     }
 
     /// Length of the embedding returned by `embed` (the classifier's input).
-    pub fn embedding_len(&self) -> usize {
-        self.classifier.in_channels
+    pub(crate) fn embedding_len(&self) -> usize {
+        self.classifier.conv.in_channels
     }
 }
 
 /// Rounds `v` to the nearest multiple of `divisor`, never below `divisor` and never more than
 /// 10 % below `v` (`_make_divisible` in the TF MobileNet code).
-pub fn make_divisible(v: f32, divisor: usize) -> usize {
+pub(crate) fn make_divisible(v: f32, divisor: usize) -> usize {
     let d = divisor as f32;
     let mut n = (((v + d / 2.0) / d).floor() as usize * divisor).max(divisor);
     if (n as f32) < 0.9 * v {
@@ -199,7 +155,7 @@ use Activation::{HardSwish as HS, Relu as RE, Relu6 as R6};
 
 impl MobileNetConfig {
     /// The architecture this configuration implies.
-    pub fn architecture(&self) -> Architecture {
+    pub(crate) fn architecture(&self) -> Architecture {
         match self.version {
             Version::V1 => self.v1(),
             Version::V2 => self.v2(),
@@ -226,7 +182,7 @@ impl MobileNetConfig {
             (2, 1024),
             (1, 1024),
         ];
-        let mut cin = stem.out_channels;
+        let mut cin = stem.conv.out_channels;
         let blocks = plan
             .iter()
             .map(|&(s, c)| {
@@ -265,7 +221,7 @@ impl MobileNetConfig {
             (6, 160, 3, 2),
             (6, 320, 1, 1),
         ];
-        let mut cin = stem.out_channels;
+        let mut cin = stem.conv.out_channels;
         let mut blocks = Vec::new();
         for (t, c, n, s) in plan {
             let cout = ch(c);
@@ -335,7 +291,7 @@ impl MobileNetConfig {
             _ => (large, 960, 1280),
         };
         let stem = ConvSpec::new(3, ch(16), 3, 2, HS);
-        let mut cin = stem.out_channels;
+        let mut cin = stem.conv.out_channels;
         let blocks = plan
             .iter()
             .map(|&(k, exp, out, se, act, s)| {
@@ -369,5 +325,58 @@ impl MobileNetConfig {
             pre_logits: Some(ConvSpec::new(last, head, 1, 1, HS)),
             classifier: ConvSpec::new(head, self.num_classes, 1, 1, Activation::None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(version: Version, width: f32, resolution: usize) -> MobileNetConfig {
+        MobileNetConfig {
+            version,
+            width_multiplier: width,
+            resolution,
+            num_classes: 1000,
+        }
+    }
+
+    #[test]
+    fn make_divisible_follows_the_tf_rounding() {
+        assert_eq!(make_divisible(32.0 * 0.35, 8), 16);
+        assert_eq!(make_divisible(16.0 / 4.0, 8), 8);
+        assert_eq!(make_divisible(60.0, 8), 64);
+        assert_eq!(make_divisible(168.0, 8), 168);
+        assert_eq!(make_divisible(1280.0 * 1.4, 8), 1792);
+    }
+
+    #[test]
+    fn parameter_counts_match_the_papers() {
+        // Papers / torchvision (1000 classes): V1 4.2 M, V2 3.5 M, V3-Large 5.4 M, V3-Small 2.5 M.
+        for (version, millions) in [
+            (Version::V1, 4.2),
+            (Version::V2, 3.5),
+            (Version::V3Large, 5.4),
+            (Version::V3Small, 2.5),
+        ] {
+            let p = config(version, 1.0, 224).architecture().parameters() as f64 / 1e6;
+            assert!(
+                (p - millions).abs() < 0.1,
+                "{}: {p:.3} M, expected about {millions} M",
+                version.name()
+            );
+        }
+    }
+
+    #[test]
+    fn v3_large_has_fifteen_blocks_eight_with_squeeze_excite() {
+        let arch = config(Version::V3Large, 1.0, 224).architecture();
+        assert_eq!(arch.blocks.len(), 15);
+        let gated = arch
+            .blocks
+            .iter()
+            .filter(|b| b.squeeze_excite.is_some())
+            .count();
+        assert_eq!(gated, 8);
     }
 }

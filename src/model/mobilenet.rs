@@ -6,20 +6,23 @@ use burn::tensor::{Device, Tensor};
 
 use super::blocks::{ConvAct, ConvWeights, InvertedResidual, global_pool};
 use super::config::{Architecture, ConvSpec};
+use super::ext::Ops;
 
 /// A MobileNet as a burn module.
 #[derive(Module, Debug)]
-pub struct MobileNet {
+pub(crate) struct MobileNet {
     stem: ConvAct,
     blocks: Vec<InvertedResidual>,
     last_conv: Option<ConvAct>,
     pre_logits: Option<ConvAct>,
     classifier: ConvAct,
+    #[module(skip)]
+    ops: Ops,
 }
 
 /// What one forward pass returns.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     /// Pre-classifier features `[N, D]`.
     pub embedding: Tensor<2>,
     /// Classifier outputs `[N, classes]`.
@@ -29,9 +32,10 @@ pub struct Output {
 impl MobileNet {
     /// Builds the network, taking each convolution's weights from `next` in the order of
     /// [`Architecture::convs`].
-    pub fn new(
+    pub(crate) fn new(
         arch: &Architecture,
         mut next: impl FnMut(&ConvSpec) -> ConvWeights,
+        ops: Ops,
         device: &Device,
     ) -> Self {
         let stem = ConvAct::new(&arch.stem, next(&arch.stem), device);
@@ -49,24 +53,26 @@ impl MobileNet {
             last_conv,
             pre_logits,
             classifier,
+            ops,
         }
     }
 
     /// `[N, S, S, 3]` scaled pixels (NHWC) → embedding and logits.
-    pub fn forward(&self, x: Tensor<4>) -> Output {
-        let mut x = self.stem.forward(x);
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Output {
+        let ops = self.ops;
+        let mut x = self.stem.forward(x, ops);
         for block in &self.blocks {
-            x = block.forward(x);
+            x = block.forward(x, ops);
         }
         if let Some(c) = &self.last_conv {
-            x = c.forward(x);
+            x = c.forward(x, ops);
         }
         x = global_pool(x);
         if let Some(c) = &self.pre_logits {
-            x = c.forward(x);
+            x = c.forward(x, ops);
         }
         let embedding: Tensor<2> = x.clone().flatten(1, 3);
-        let logits = self.classifier.forward(x).flatten(1, 3);
+        let logits = self.classifier.forward(x, ops).flatten(1, 3);
         Output { embedding, logits }
     }
 }

@@ -1,18 +1,18 @@
-//! MobileNet V1, V2, V3-Small and V3-Large as burn modules.
+//! MobileNet V1, V2, V3-Small and V3-Large as burn modules: the float network and the int8
+//! graph, reaching the kernels through the backend extension in [`ext`].
 
 mod blocks;
 mod config;
+pub(crate) mod ext;
 mod generated;
 mod mobilenet;
 mod quant;
 mod quantized;
 
-pub use blocks::{ConvWeights, same_padding};
-pub use config::{
-    Activation, Architecture, BlockSpec, ConvSpec, MobileNetConfig, SqueezeExciteSpec, Version,
-    make_divisible,
-};
-pub use generated::generated_weights;
-pub use mobilenet::{MobileNet, Output};
-pub use quant::{AddQuant, AddRequant, GraphQuant, PoolQuant, QParams, QuantConv};
-pub use quantized::{QBlock, QConv, QuantMobileNet};
+pub(crate) use blocks::ConvWeights;
+pub(crate) use config::{Architecture, ConvSpec};
+pub use config::{MobileNetConfig, Version};
+pub(crate) use generated::generated_weights;
+pub(crate) use mobilenet::{MobileNet, Output};
+pub(crate) use quant::{AddQuant, GraphQuant, IntWeights, PoolQuant, QuantConv};
+pub(crate) use quantized::QuantMobileNet;

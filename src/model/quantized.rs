@@ -4,18 +4,20 @@
 //! integers (the classifier's accumulators times their scale, unrounded).
 
 use burn::module::{Module, Param, ParamId};
-use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, FloatDType, Int, IntDType, Tensor, TensorData};
 
 use super::config::{Architecture, ConvSpec};
+use super::ext::{self, Ops};
 use super::mobilenet::Output;
-use super::quant::{AddRequant, GraphQuant, PoolQuant, QParams, QuantConv};
+use super::quant::{GraphQuant, IntWeights, PoolQuant, QuantConv};
 use crate::error::{Error, Result};
-use crate::kernels::quantized::{Layout, qconv2d, qconv2d_real, qpack, qpool, requantize};
-use crate::kernels::{Conv, Requant};
+use crate::kernels::conv::{QWeights, qpack, qpacked_shape};
+use crate::kernels::gemm::int8::Layout;
+use crate::spec::{AddRequant, Conv, QParams, Requant};
 
 /// One 8-bit convolution with its packed weights and requantization.
 #[derive(Module, Debug)]
-pub struct QConv {
+struct QConv {
     /// In the kernels' layout ([`qpack`]): i16, or i8 for [`Layout::Quads`].
     weight: Param<Tensor<4, Int>>,
     /// i32, as [`qpack`] leaves it.
@@ -33,38 +35,38 @@ impl QConv {
     /// `real` makes it produce real-valued logits.
     fn new(
         spec: &ConvSpec,
-        q: &QuantConv,
+        (q, w): (&QuantConv, &IntWeights),
         add: Option<AddRequant>,
         real: bool,
         layout: Layout,
         device: &Device,
     ) -> Self {
-        let conv = Conv {
-            kernel: spec.kernel,
-            stride: spec.stride,
-            groups: spec.groups,
-            in_channels: spec.in_channels,
-            out_channels: spec.out_channels,
+        let conv = spec.conv;
+        let packed = qpack(&conv, &w.weight, &w.bias, q.input.zero_point, layout);
+        let shape = qpacked_shape(&conv, packed.layout());
+        let weight = match packed.weight {
+            QWeights::Quads(v) => {
+                Tensor::<4, Int>::from_data(TensorData::new(v, shape), (device, DType::I8))
+            }
+            QWeights::Pairs(v) => {
+                Tensor::<4, Int>::from_data(TensorData::new(v, shape), (device, DType::I16))
+            }
         };
-        let packed = qpack(&conv, &q.weight, &q.bias, q.input.zero_point, layout);
-        let weight_dtype = match packed.layout {
-            Layout::Quads => DType::I8,
-            Layout::Pairs => DType::I16,
-        };
-        let n = spec.out_channels;
+        let n = conv.out_channels;
         let multiplier = if real {
             q.dequantization()
         } else {
             q.multipliers()
         };
+        let bias_len = packed.bias.len();
         Self {
-            weight: Param::initialized(
-                ParamId::new(),
-                Tensor::<4, Int>::from_data(packed.weight, (device, weight_dtype)),
-            ),
+            weight: Param::initialized(ParamId::new(), weight),
             bias: Param::initialized(
                 ParamId::new(),
-                Tensor::<1, Int>::from_data(packed.bias, (device, DType::I32)),
+                Tensor::<1, Int>::from_data(
+                    TensorData::new(packed.bias, [bias_len]),
+                    (device, DType::I32),
+                ),
             ),
             multiplier: Param::from_tensor(Tensor::from_data(
                 TensorData::new(multiplier, [n]),
@@ -81,35 +83,30 @@ impl QConv {
         }
     }
 
+    fn weights(&self) -> ext::QWeights {
+        (self.weight.val(), self.bias.val(), self.multiplier.val())
+    }
+
     /// `[N, H, W, C]` quanta → `[N, H', W', C']` quanta (+ `residual`, when the layer adds one).
-    fn forward(&self, x: Tensor<4, Int>, residual: Option<Tensor<4, Int>>) -> Tensor<4, Int> {
-        qconv2d(
-            x,
-            self.weight.val(),
-            self.bias.val(),
-            self.multiplier.val(),
-            residual,
-            self.conv,
-            self.requant,
-        )
+    fn forward(
+        &self,
+        x: Tensor<4, Int>,
+        residual: Option<Tensor<4, Int>>,
+        ops: Ops,
+    ) -> Tensor<4, Int> {
+        ext::conv_int8(x, self.weights(), residual, self.conv, self.requant, ops)
     }
 
     /// `[N, H, W, C]` quanta → real values.
-    fn forward_real(&self, x: Tensor<4, Int>) -> Tensor<4> {
-        qconv2d_real(
-            x,
-            self.weight.val(),
-            self.bias.val(),
-            self.multiplier.val(),
-            self.conv,
-            self.requant.input_zero_point,
-        )
+    fn forward_real(&self, x: Tensor<4, Int>, ops: Ops) -> Tensor<4> {
+        let zx = self.requant.input_zero_point;
+        ext::conv_int8_real(x, self.weights(), self.conv, zx, ops)
     }
 }
 
 /// A block: optional 1×1 expansion, depthwise, 1×1 projection (+ the block input).
 #[derive(Module, Debug)]
-pub struct QBlock {
+struct QBlock {
     expand: Option<QConv>,
     depthwise: QConv,
     project: QConv,
@@ -119,7 +116,7 @@ pub struct QBlock {
 
 /// The integer network.
 #[derive(Module, Debug)]
-pub struct QuantMobileNet {
+pub(crate) struct QuantMobileNet {
     stem: QConv,
     blocks: Vec<QBlock>,
     last_conv: Option<QConv>,
@@ -132,17 +129,20 @@ pub struct QuantMobileNet {
     pool: PoolQuant,
     #[module(skip)]
     layout: Layout,
+    #[module(skip)]
+    ops: Ops,
 }
 
 impl QuantMobileNet {
     /// Builds the network from the integer form of each convolution (in the order of
     /// [`Architecture::convs`]) and of the graph, one-group weights packed in `layout`
     /// ([`Layout::preferred`] for the fastest here; every layout gives the same outputs).
-    pub fn new(
+    pub(crate) fn new(
         arch: &Architecture,
-        convs: &[&QuantConv],
+        convs: &[(&QuantConv, &IntWeights)],
         graph: &GraphQuant,
         layout: Layout,
+        ops: Ops,
         device: &Device,
     ) -> Result<Self> {
         let specs = arch.convs();
@@ -165,7 +165,7 @@ impl QuantMobileNet {
         let mut blocks = Vec::with_capacity(arch.blocks.len());
         for (spec, add) in arch.blocks.iter().zip(&graph.adds) {
             let add = match add {
-                Some(a) => Some(AddRequant::new(a).ok_or_else(|| {
+                Some(a) => Some(a.requant().ok_or_else(|| {
                     Error::ModelUnsupported(format!(
                         "a residual addition whose scales ({}, {} → {}) no 21-bit multiplier holds",
                         a.a.scale, a.b.scale, a.output.scale
@@ -190,42 +190,81 @@ impl QuantMobileNet {
             blocks,
             last_conv,
             classifier,
-            input: (graph.input, convs[0].input),
+            input: (graph.input, convs[0].0.input),
             pool: graph.pool,
             layout,
+            ops,
         })
     }
 
     /// The weight layout asked for (a layer whose weights do not fit it keeps 16-bit pairs).
-    pub fn layout(&self) -> Layout {
+    pub(crate) fn layout(&self) -> Layout {
         self.layout
     }
 
     /// `[N, S, S, 3]` u8 pixels (the crop's bytes, NHWC) → embedding and logits.
-    pub fn forward(&self, x: Tensor<4, Int>) -> Output {
+    pub(crate) fn forward(&self, x: Tensor<4, Int>) -> Output {
+        let ops = self.ops;
         let x = requantize(x, self.input.0, self.input.1);
-        let mut x = self.stem.forward(x, None);
+        let mut x = self.stem.forward(x, None, ops);
         for b in &self.blocks {
             let input = b.residual.then(|| x.clone());
             let mut y = match &b.expand {
-                Some(e) => e.forward(x, None),
+                Some(e) => e.forward(x, None, ops),
                 None => x,
             };
-            y = b.depthwise.forward(y, None);
-            x = b.project.forward(y, input);
+            y = b.depthwise.forward(y, None, ops);
+            x = b.project.forward(y, input, ops);
         }
         if let Some(c) = &self.last_conv {
-            x = c.forward(x, None);
+            x = c.forward(x, None, ops);
         }
         let pooled = qpool(x, self.pool);
         let out = self.pool.output;
         let embedding: Tensor<2> = pooled
             .clone()
-            .cast(burn::tensor::FloatDType::F32)
+            .cast(FloatDType::F32)
             .sub_scalar(out.zero_point as f32)
             .mul_scalar(out.scale)
             .flatten(1, 3);
-        let logits = self.classifier.forward_real(pooled).flatten(1, 3);
+        let logits = self.classifier.forward_real(pooled, ops).flatten(1, 3);
         Output { embedding, logits }
     }
+}
+
+/// Global average pooling of 8-bit activations `[N, H, W, C]` → `[N, 1, 1, C]`, as TFLite
+/// computes it: with equal input and output quantization (AVERAGE_POOL_2D) the rounded integer
+/// mean `(Σ q + count / 2) / count`; otherwise (MEAN) `zo + round(float(Σ (q − zi)) · si / (so ·
+/// count))`. Burn's ops on both backends: it is a small share of the work.
+fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
+    let [_, h, w, _] = x.dims();
+    let count = (h * w) as f64;
+    let sum = x.cast(FloatDType::F64).sum_dim(1).sum_dim(2);
+    let out = if q.input == q.output {
+        (sum.add_scalar((h * w / 2) as f64) / count).floor()
+    } else {
+        let scale = q.input.scale / (q.output.scale * (h * w) as f32);
+        let zo = q.output.zero_point as f32;
+        (sum.sub_scalar(count * q.input.zero_point as f64)
+            .cast(FloatDType::F32)
+            * scale)
+            .clamp(-zo, 255.0 - zo)
+            .round()
+            .add_scalar(zo)
+    };
+    out.clamp(0.0, 255.0).cast(IntDType::U8)
+}
+
+/// Requantizes 8-bit values from one quantization to another (the graph input to the stem's,
+/// when a QUANTIZE op sits between them): `zo + round((q − zi) · si / so)`.
+fn requantize(x: Tensor<4, Int>, from: QParams, to: QParams) -> Tensor<4, Int> {
+    if from == to {
+        return x;
+    }
+    let zo = to.zero_point as f32;
+    (x.cast(FloatDType::F32).sub_scalar(from.zero_point as f32) * (from.scale / to.scale))
+        .clamp(-zo, 255.0 - zo)
+        .round()
+        .add_scalar(zo)
+        .cast(IntDType::U8)
 }

@@ -10,12 +10,13 @@ use std::collections::HashMap;
 
 use super::reader::{DType, FusedActivation, OpKind, Padding, TfliteFile};
 use crate::error::{Error, Result};
-use crate::model::{Activation, AddQuant, ConvWeights, PoolQuant, QParams, QuantConv};
+use crate::model::{AddQuant, ConvSpec, ConvWeights, IntWeights, PoolQuant, QuantConv};
+use crate::spec::{self, Activation, Conv, InputScaling, QParams};
 
 /// Where a convolution's weights are in the files: read by [`super::load_with`] once it knows
 /// which form (float, integer) the model is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WeightSource {
+pub(crate) struct WeightSource {
     /// Index of the file among those loaded together.
     pub file: usize,
     /// The weight tensor.
@@ -26,28 +27,20 @@ pub struct WeightSource {
     pub depthwise: bool,
 }
 
-/// A convolution read from the file: shapes, activation, quantization, and where its weights are
-/// (in burn's layout once [`super::load_with`] has read them).
+/// A convolution read from the file: geometry, activation, quantization, and where its weights
+/// are ([`read_float`] and [`read_quant`] return them).
 #[derive(Debug, Clone)]
-pub struct LoadedConv {
+pub(crate) struct LoadedConv {
     /// Output tensor name (informative).
     pub name: String,
-    /// Input channels.
-    pub in_channels: usize,
-    /// Output channels.
-    pub out_channels: usize,
-    /// Square kernel size.
-    pub kernel: usize,
-    /// Stride.
-    pub stride: usize,
-    /// 1 or `in_channels` (depthwise).
-    pub groups: usize,
-    /// Weights, bias, and the activation inferred from the fused option, the output range or
-    /// a following HARD_SWISH / hard-sigmoid (with the range TFLite saturates the output to).
-    /// `weight` and `bias` are empty until the float form is read.
-    pub weights: ConvWeights,
-    /// The integer form, when input, weights, bias and output are all 8-bit quantized; its
-    /// `weight` and `bias` are empty until the integer form is read.
+    /// Geometry and the activation inferred from the fused option, the output range or a
+    /// following HARD_SWISH / hard-sigmoid.
+    pub spec: ConvSpec,
+    /// The range TFLite saturates the output to before the activation, if it does.
+    pub saturation: Option<(f32, f32)>,
+    /// The quantization step of the output (a quantized graph's grid), if any.
+    pub step: Option<f32>,
+    /// The integer form, when input, weights, bias and output are all 8-bit quantized.
     pub quant: Option<QuantConv>,
     /// Where the weights are.
     pub source: WeightSource,
@@ -55,7 +48,7 @@ pub struct LoadedConv {
 
 /// Quantization of a structural step, when its tensors are 8-bit quantized.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum StepQuant {
+pub(crate) enum StepQuant {
     /// A residual addition.
     Add(AddQuant),
     /// A global pooling.
@@ -64,7 +57,7 @@ pub enum StepQuant {
 
 /// Structure between convolutions, in execution order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Convolution `i` of [`Walk::convs`].
     Conv(usize),
     /// Residual addition of two activations.
@@ -75,18 +68,9 @@ pub enum Step {
     Gate,
 }
 
-/// How the model wants its input pixels scaled: `(x - zero_point) * scale`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct InputScaling {
-    /// Multiplier.
-    pub scale: f32,
-    /// Subtracted from the raw 0..255 value first.
-    pub zero_point: f32,
-}
-
 /// The reduced graph of one file.
 #[derive(Debug, Clone)]
-pub struct Walk {
+pub(crate) struct Walk {
     /// Shape of the graph input, NHWC.
     pub input_shape: Vec<usize>,
     /// Pixel scaling (for an image input).
@@ -103,7 +87,7 @@ pub struct Walk {
 
 impl Walk {
     /// True when the graph input is an image (`[1, H, W, 3]`).
-    pub fn takes_image(&self) -> bool {
+    pub(crate) fn takes_image(&self) -> bool {
         self.input_shape.len() == 4 && self.input_shape[3] == 3 && self.input_shape[1] > 1
     }
 }
@@ -141,7 +125,7 @@ enum Source {
 }
 
 /// Walks one file.
-pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
+pub(crate) fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
     let [input] = file.inputs[..] else {
         return Err(Error::ModelUnsupported(format!(
             "{} graph inputs; a MobileNet has one",
@@ -162,10 +146,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 zero_point: q.zero_point[0] as f32 + shift,
             }
         }
-        (_, DType::F32) => InputScaling {
-            scale: 1.0 / 127.5,
-            zero_point: 127.5,
-        },
+        (_, DType::F32) => InputScaling::MOBILENET,
         (_, other) => {
             return Err(Error::ModelUnsupported(format!(
                 "graph input of element type {other:?}"
@@ -290,24 +271,26 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 source.insert(out, Source::Conv(convs.len()));
                 steps.push(Step::Conv(convs.len()));
                 step_quant.push(None);
-                convs.push(LoadedConv {
-                    name: file.tensors[out].name.clone(),
-                    in_channels: cin,
-                    out_channels: cout,
+                let conv = Conv {
                     kernel: kh,
                     stride: stride.0,
                     groups,
-                    weights: ConvWeights {
-                        weight: Vec::new(),
-                        bias: Vec::new(),
-                        activation,
-                        saturation,
-                        step: file.tensors[out]
-                            .quantization
-                            .as_ref()
-                            .filter(|q| q.scale.len() == 1)
-                            .map(|q| q.scale[0]),
+                    in_channels: cin,
+                    out_channels: cout,
+                    padding: match padding {
+                        Padding::Same => spec::Padding::Same,
+                        Padding::Valid => spec::Padding::VALID,
                     },
+                };
+                convs.push(LoadedConv {
+                    name: file.tensors[out].name.clone(),
+                    spec: ConvSpec { conv, activation },
+                    saturation,
+                    step: file.tensors[out]
+                        .quantization
+                        .as_ref()
+                        .filter(|q| q.scale.len() == 1)
+                        .map(|q| q.scale[0]),
                     quant,
                     source: WeightSource {
                         file: 0,
@@ -320,9 +303,9 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
             OpKind::HardSwish => {
                 let x = activation_input(&op.inputs, "HARD_SWISH")?;
                 match source.get(&x) {
-                    Some(&Source::Conv(c)) if convs[c].weights.activation == Activation::None => {
-                        convs[c].weights.activation = Activation::HardSwish;
-                        convs[c].weights.saturation = file.tensors[x].quantized_range();
+                    Some(&Source::Conv(c)) if convs[c].spec.activation == Activation::None => {
+                        convs[c].spec.activation = Activation::HardSwish;
+                        convs[c].saturation = file.tensors[x].quantized_range();
                         source.insert(out, Source::Conv(c));
                     }
                     _ => {
@@ -377,8 +360,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         let value = file.scalar(ins[k])?;
                         match source.get(&ins[1 - k]) {
                             Some(&Source::Conv(c)) if approx(value, 3.0) => {
-                                convs[c].weights.saturation =
-                                    file.tensors[ins[1 - k]].quantized_range();
+                                convs[c].saturation = file.tensors[ins[1 - k]].quantized_range();
                                 source.insert(out, Source::HardSigmoidAdd(c));
                             }
                             _ => {
@@ -392,7 +374,7 @@ pub fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                         let value = file.scalar(ins[k])?;
                         match source.get(&ins[1 - k]) {
                             Some(&Source::HardSigmoidAdd(c)) if approx(value, 1.0 / 6.0) => {
-                                convs[c].weights.activation = Activation::HardSigmoid;
+                                convs[c].spec.activation = Activation::HardSigmoid;
                                 source.insert(out, Source::Conv(c));
                             }
                             _ => {
@@ -546,9 +528,7 @@ fn quant_conv(
     Some(QuantConv {
         input,
         output,
-        weight: Vec::new(),
         weight_scale,
-        bias: Vec::new(),
         range: (range.0 as u8, range.1.max(range.0) as u8),
     })
 }
@@ -568,31 +548,33 @@ fn to_hwio<T: Copy + Default>(raw: Vec<T>, depthwise: bool, cout: usize) -> Vec<
     hwio
 }
 
-/// Reads a convolution's float weights and bias (dequantized, HWIO) into `conv.weights`.
-pub fn read_float(file: &TfliteFile<'_>, conv: &mut LoadedConv) -> Result<()> {
+/// A convolution's float weights and bias, dequantized, HWIO, with what follows them.
+pub(crate) fn read_float(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<ConvWeights> {
     let s = conv.source;
-    conv.weights.weight = to_hwio(file.dequantize(s.weight)?, s.depthwise, conv.out_channels);
-    conv.weights.bias = match s.bias {
-        Some(b) => file.dequantize(b)?,
-        None => vec![0.0; conv.out_channels],
-    };
-    Ok(())
+    let cout = conv.spec.conv.out_channels;
+    Ok(ConvWeights {
+        weight: to_hwio(file.dequantize(s.weight)?, s.depthwise, cout),
+        bias: match s.bias {
+            Some(b) => file.dequantize(b)?,
+            None => vec![0.0; cout],
+        },
+        activation: conv.spec.activation,
+        saturation: conv.saturation,
+        step: conv.step,
+    })
 }
 
-/// Reads a convolution's integer weights (zero point removed, HWIO) and bias into its
-/// integer form.
-pub fn read_quant(file: &TfliteFile<'_>, conv: &mut LoadedConv) -> Result<()> {
+/// A convolution's integer weights (zero point removed, HWIO) and bias.
+pub(crate) fn read_quant(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<IntWeights> {
     let s = conv.source;
-    let cout = conv.out_channels;
-    let Some(q) = conv.quant.as_mut() else {
-        return Ok(());
-    };
+    let cout = conv.spec.conv.out_channels;
     let (raw, _) = file.integers(s.weight)?;
     let raw: Vec<i16> = raw.into_iter().map(|v| v as i16).collect();
-    q.weight = to_hwio(raw, s.depthwise, cout);
-    q.bias = match s.bias {
-        Some(b) => file.integers(b)?.0,
-        None => vec![0; cout],
-    };
-    Ok(())
+    Ok(IntWeights {
+        weight: to_hwio(raw, s.depthwise, cout),
+        bias: match s.bias {
+            Some(b) => file.integers(b)?.0,
+            None => vec![0; cout],
+        },
+    })
 }

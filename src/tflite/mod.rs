@@ -1,6 +1,9 @@
-//! Reads published TFLite MobileNet files into a configuration and float weights.
+//! Reads TFLite MobileNet files: the flatbuffer ([`reader`]), its operator graph reduced to what
+//! a MobileNet is made of ([`graph`]), recognised as a configuration ([`recognise`]), and the
+//! weights in the form the model is built from.
 
 mod graph;
+mod labels;
 mod reader;
 mod recognise;
 
@@ -12,25 +15,29 @@ mod schema_generated;
 /// can build TFLite files.
 pub use schema_generated::tflite as schema;
 
-pub use graph::{InputScaling, LoadedConv, Step, StepQuant, Walk, WeightSource, walk};
-pub use reader::{DType, MAX_MODEL_BYTES, TensorInfo, TfliteFile};
-pub use recognise::{Recognised, recognise};
-mod labels;
-
+pub(crate) use graph::{LoadedConv, Step, StepQuant, Walk, walk};
 pub use labels::embedded_labels;
+pub use reader::MAX_MODEL_BYTES;
+pub(crate) use reader::TfliteFile;
+pub(crate) use recognise::{Recognised, recognise};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{GraphQuant, MobileNetConfig, QParams, Version};
+use crate::model::{ConvWeights, GraphQuant, IntWeights, MobileNetConfig, Version};
+use crate::spec::{InputScaling, QParams};
 
 /// A model read from one file, or from several chained files (backbone, then head).
 #[derive(Debug, Clone)]
-pub struct LoadedModel {
+pub(crate) struct LoadedModel {
     /// What the files are.
     pub config: MobileNetConfig,
     /// Convolutions in the order of [`crate::model::Architecture::convs`].
     pub convs: Vec<LoadedConv>,
+    /// Their float weights, when read.
+    pub float: Option<Vec<ConvWeights>>,
+    /// Their integer weights, when read (the graph has an integer form).
+    pub integer: Option<Vec<IntWeights>>,
     /// Pixel scaling the model expects.
     pub input_scaling: InputScaling,
     /// Labels packed into the file(s), one per output, if present.
@@ -55,18 +62,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Reads a MobileNet from its TFLite file(s). A model published as two chained files
-/// (backbone ending in global pooling, then the classifier head) is passed as both, in order.
-pub fn load(files: &[&[u8]]) -> Result<LoadedModel> {
+/// Reads a MobileNet from its TFLite file(s), both forms of its weights. A model published as
+/// two chained files (backbone ending in global pooling, then the classifier head) is passed as
+/// both, in either order.
+pub(crate) fn load(files: &[&[u8]]) -> Result<LoadedModel> {
     load_with(files, None, |_| Forms::Both)
 }
 
 /// Which forms of the weights to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forms {
-    /// Dequantized floats ([`LoadedConv::weights`]).
+pub(crate) enum Forms {
+    /// Dequantized floats.
     Float,
-    /// The integer form ([`LoadedConv::quant`]), when the graph has one.
+    /// The integer form, when the graph has one.
     Integer,
     /// Both.
     Both,
@@ -76,7 +84,7 @@ pub enum Forms {
 /// graph has an integer form (the int8 model needs no float weights, and reading them costs most
 /// of a cold load). `sha256`: the files' hex digests when the caller has them already (a browser
 /// hashes natively, off the wasm thread); they are computed otherwise.
-pub fn load_with(
+pub(crate) fn load_with(
     files: &[&[u8]],
     sha256: Option<Vec<String>>,
     choose: impl FnOnce(bool) -> Forms,
@@ -121,7 +129,7 @@ pub fn load_with(
                     .into(),
             ));
         }
-        let produced = walked.convs.last().map(|c| c.out_channels);
+        let produced = walked.convs.last().map(|c| c.spec.conv.out_channels);
         if walked.steps.last() != Some(&Step::Pool) || produced != next.input_shape.last().copied()
         {
             return Err(Error::ModelIncomplete(format!(
@@ -145,31 +153,37 @@ pub fn load_with(
     } = recognise(&walked)?;
     let quant = graph_quant(&walked, &convs, &add_steps, pool_step, &config);
     let forms = choose(quant.is_some());
-    for c in convs.iter_mut() {
-        let file = &parsed[c.source.file];
-        if forms != Forms::Integer || quant.is_none() {
-            graph::read_float(file, c)?;
-        }
-        if forms != Forms::Float && quant.is_some() {
-            graph::read_quant(file, c)?;
-        }
-    }
     // Quantization emulation: a float port of the quantized V3 graphs drifts from TFLite
     // (golden top-1 76.1 % vs 78.4 %); rounding each convolution's output onto its quantized
     // grid brings it to 79.4 %. V1 and V2 match within 0.6 points without it, so they skip
     // its cost (about a third of the inference time).
     let emulate = matches!(config.version, Version::V3Small | Version::V3Large);
     if !emulate {
-        convs.iter_mut().for_each(|c| c.weights.step = None);
+        convs.iter_mut().for_each(|c| c.step = None);
     }
     // The logits stay unrounded: on the uint8 grid they tie, and ties make the ranking fragile.
     if let Some(classifier) = convs.last_mut() {
-        classifier.weights.step = None;
+        classifier.step = None;
     }
-    let quantization_emulated = convs.iter().any(|c| c.weights.step.is_some());
+    let quantization_emulated = convs.iter().any(|c| c.step.is_some());
+    let read_float = forms != Forms::Integer || quant.is_none();
+    let float = read_float
+        .then(|| {
+            let read = |c: &LoadedConv| graph::read_float(&parsed[c.source.file], c);
+            convs.iter().map(read).collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    let integer = (forms != Forms::Float && quant.is_some())
+        .then(|| {
+            let read = |c: &LoadedConv| graph::read_quant(&parsed[c.source.file], c);
+            convs.iter().map(read).collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
     Ok(LoadedModel {
         config,
         convs,
+        float,
+        integer,
         input_scaling: walked.input_scaling,
         labels: files.iter().find_map(|f| embedded_labels(f)),
         sha256: sha256.unwrap_or_else(|| files.iter().map(|f| sha256_hex(f)).collect()),
@@ -248,7 +262,8 @@ fn graph_quant(
 }
 
 /// Checks a file's hex sha256 against a Subresource-Integrity string `sha256-<base64>`.
-pub fn verify_digest(hex: &str, integrity: &str) -> Result<()> {
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn verify_digest(hex: &str, integrity: &str) -> Result<()> {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
         .collect::<std::result::Result<_, _>>()
@@ -257,11 +272,13 @@ pub fn verify_digest(hex: &str, integrity: &str) -> Result<()> {
 }
 
 /// Checks `bytes` against a Subresource-Integrity string `sha256-<base64>`.
-pub fn verify_integrity(bytes: &[u8], integrity: &str) -> Result<()> {
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn verify_integrity(bytes: &[u8], integrity: &str) -> Result<()> {
     check_integrity(&Sha256::digest(bytes), integrity)
 }
 
 /// Checks a sha256 digest against a Subresource-Integrity string `sha256-<base64>`.
+#[cfg(target_arch = "wasm32")]
 fn check_integrity(digest: &[u8], integrity: &str) -> Result<()> {
     use base64::Engine;
     let expected = integrity.trim().strip_prefix("sha256-").ok_or_else(|| {

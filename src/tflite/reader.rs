@@ -11,7 +11,7 @@ pub const MAX_MODEL_BYTES: usize = 64 * 1024 * 1024;
 
 /// Quantization parameters of one tensor.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Quantization {
+pub(crate) struct Quantization {
     /// One scale per tensor or per channel.
     pub scale: Vec<f32>,
     /// One zero point per tensor or per channel.
@@ -22,7 +22,7 @@ pub struct Quantization {
 
 /// Element type of a tensor, as far as this crate reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DType {
+pub(crate) enum DType {
     /// 32-bit float.
     F32,
     /// Unsigned 8-bit (asymmetric quantization).
@@ -37,7 +37,7 @@ pub enum DType {
 
 /// One tensor of the graph.
 #[derive(Debug, Clone)]
-pub struct TensorInfo {
+pub(crate) struct TensorInfo {
     /// Name as exported (differs between TF1 and TF2 exports; informative only).
     pub name: String,
     /// Shape, NHWC for activations and OHWI / 1HWO for weights.
@@ -52,23 +52,18 @@ pub struct TensorInfo {
 
 impl TensorInfo {
     /// Number of elements.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shape.iter().product()
     }
 
-    /// True when the tensor has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// True when the tensor holds constant data (weights, biases, shape operands).
-    pub fn is_constant(&self) -> bool {
+    pub(crate) fn is_constant(&self) -> bool {
         self.data.is_some()
     }
 
     /// The real-valued range representable by this quantized tensor, if it is quantized
     /// per-tensor. In the published MobileNet files this range is the only trace of ReLU / ReLU6.
-    pub fn quantized_range(&self) -> Option<(f32, f32)> {
+    pub(crate) fn quantized_range(&self) -> Option<(f32, f32)> {
         let q = self.quantization.as_ref()?;
         if q.scale.len() != 1 || q.zero_point.len() != 1 {
             return None;
@@ -85,7 +80,7 @@ impl TensorInfo {
 
 /// Fused activation written in the operator options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FusedActivation {
+pub(crate) enum FusedActivation {
     /// No fused activation (always the case in the quantized MobileNet files).
     None,
     /// max(x, 0).
@@ -98,7 +93,7 @@ pub enum FusedActivation {
 
 /// Padding scheme of a convolution or pooling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Padding {
+pub(crate) enum Padding {
     /// TensorFlow "SAME": output = ceil(input / stride), extra padding at the end.
     Same,
     /// No padding.
@@ -107,7 +102,7 @@ pub enum Padding {
 
 /// The operators this crate understands, with their options.
 #[derive(Debug, Clone, PartialEq)]
-pub enum OpKind {
+pub(crate) enum OpKind {
     /// CONV_2D.
     Conv2d {
         /// Stride (height, width).
@@ -169,7 +164,7 @@ pub enum OpKind {
 
 /// One operator.
 #[derive(Debug, Clone)]
-pub struct Operator {
+pub(crate) struct Operator {
     /// What it does.
     pub kind: OpKind,
     /// Input tensor indices (`None` for an optional input left out).
@@ -180,7 +175,7 @@ pub struct Operator {
 
 /// A parsed TFLite file: its single subgraph plus metadata.
 #[derive(Debug, Clone)]
-pub struct TfliteFile<'a> {
+pub(crate) struct TfliteFile<'a> {
     bytes: &'a [u8],
     /// All tensors.
     pub tensors: Vec<TensorInfo>,
@@ -188,10 +183,6 @@ pub struct TfliteFile<'a> {
     pub operators: Vec<Operator>,
     /// Graph inputs.
     pub inputs: Vec<usize>,
-    /// Graph outputs.
-    pub outputs: Vec<usize>,
-    /// Names of the metadata entries (e.g. `TFLITE_METADATA`, `min_runtime_version`).
-    pub metadata_names: Vec<String>,
 }
 
 fn builtin_name(code: i32) -> String {
@@ -252,7 +243,7 @@ fn positive(v: i32, what: &str) -> Result<usize> {
 
 impl<'a> TfliteFile<'a> {
     /// Parses and verifies a TFLite flatbuffer.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self> {
         if bytes.len() > MAX_MODEL_BYTES {
             return Err(Error::ModelTooLarge {
                 size: bytes.len() as u64,
@@ -504,37 +495,17 @@ impl<'a> TfliteFile<'a> {
             .map(|v| v.iter().map(tensor_index).collect::<Result<Vec<_>>>())
             .transpose()?
             .unwrap_or_default();
-        let outputs = graph
-            .outputs()
-            .map(|v| v.iter().map(tensor_index).collect::<Result<Vec<_>>>())
-            .transpose()?
-            .unwrap_or_default();
-        let metadata_names = model
-            .metadata()
-            .map(|m| {
-                m.iter()
-                    .map(|m| m.name().unwrap_or("").to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(Self {
             bytes,
             tensors,
             operators,
             inputs,
-            outputs,
-            metadata_names,
         })
-    }
-
-    /// The raw bytes of the file.
-    pub fn bytes(&self) -> &'a [u8] {
-        self.bytes
     }
 
     /// Dequantized values of a constant tensor: float32 as stored, uint8/int8 as
     /// `scale * (q - zero_point)` per tensor or per channel, int32 biases as `scale * q`.
-    pub fn dequantize(&self, index: usize) -> Result<Vec<f32>> {
+    pub(crate) fn dequantize(&self, index: usize) -> Result<Vec<f32>> {
         let t = &self.tensors[index];
         let (start, len) = t
             .data
@@ -621,7 +592,7 @@ impl<'a> TfliteFile<'a> {
     /// Integer values of a constant quantized tensor, zero point removed: uint8 / int8 as
     /// `q - zero_point` (per tensor or per channel), int32 (biases) as stored. With its scales,
     /// one per tensor or per channel of [`Quantization::axis`].
-    pub fn integers(&self, index: usize) -> Result<(Vec<i32>, Vec<f32>)> {
+    pub(crate) fn integers(&self, index: usize) -> Result<(Vec<i32>, Vec<f32>)> {
         let t = &self.tensors[index];
         let (start, len) = t
             .data
@@ -703,7 +674,7 @@ impl<'a> TfliteFile<'a> {
 
     /// The 8-bit quantization of an activation tensor in unsigned terms (an int8 tensor's zero
     /// point shifted by 128, as its values are), or `None` when it is not per-tensor 8-bit.
-    pub fn activation_quant(&self, index: usize) -> Option<crate::model::QParams> {
+    pub(crate) fn activation_quant(&self, index: usize) -> Option<crate::spec::QParams> {
         let t = &self.tensors[index];
         let q = t.quantization.as_ref()?;
         if q.scale.len() != 1 || q.zero_point.len() != 1 {
@@ -717,7 +688,7 @@ impl<'a> TfliteFile<'a> {
         let zero_point = q.zero_point[0] + shift;
         let scale = q.scale[0];
         ((0..=255).contains(&zero_point) && scale.is_finite() && scale > 0.0).then_some(
-            crate::model::QParams {
+            crate::spec::QParams {
                 scale,
                 zero_point: zero_point as i32,
             },
@@ -725,7 +696,7 @@ impl<'a> TfliteFile<'a> {
     }
 
     /// The single value of a constant scalar tensor (e.g. the `+3` and `/6` of a hard-sigmoid).
-    pub fn scalar(&self, index: usize) -> Result<f32> {
+    pub(crate) fn scalar(&self, index: usize) -> Result<f32> {
         let v = self.dequantize(index)?;
         if v.len() != 1 {
             return Err(Error::ModelUnsupported(format!(

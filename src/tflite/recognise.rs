@@ -3,7 +3,8 @@
 
 use super::graph::{LoadedConv, Step, Walk};
 use crate::error::{Error, Result};
-use crate::model::{Activation, Architecture, ConvSpec, MobileNetConfig, Version};
+use crate::model::{Architecture, ConvSpec, MobileNetConfig, Version};
+use crate::spec::Activation;
 
 /// Block structure as found in the file (indices into the walk's convolutions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +34,8 @@ fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
         Some(Step::Conv(c)) => Some(*c),
         _ => None,
     };
-    let is_dw = |c: usize| convs[c].groups > 1;
-    let is_1x1 = |c: usize| convs[c].groups == 1 && convs[c].kernel == 1;
+    let is_dw = |c: usize| convs[c].spec.conv.groups > 1;
+    let is_1x1 = |c: usize| convs[c].spec.conv.groups == 1 && convs[c].spec.conv.kernel == 1;
     let unexpected = |i: usize, what: &str| {
         Error::ModelUnsupported(format!(
             "layer sequence does not match a MobileNet: expected {what} at step {i}, found {:?}",
@@ -129,7 +130,7 @@ fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
     let v3 = found.blocks.iter().any(|b| b.squeeze_excite.is_some())
         || convs
             .iter()
-            .any(|c| c.weights.activation == Activation::HardSwish);
+            .any(|c| c.spec.activation == Activation::HardSwish);
     let v2 = found
         .blocks
         .iter()
@@ -153,11 +154,12 @@ fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
 }
 
 fn same_shape(spec: &ConvSpec, conv: &LoadedConv) -> bool {
-    spec.in_channels == conv.in_channels
-        && spec.out_channels == conv.out_channels
-        && spec.kernel == conv.kernel
-        && spec.stride == conv.stride
-        && spec.groups == conv.groups
+    let (a, b) = (spec.conv, conv.spec.conv);
+    a.in_channels == b.in_channels
+        && a.out_channels == b.out_channels
+        && a.kernel == b.kernel
+        && a.stride == b.stride
+        && a.groups == b.groups
 }
 
 fn same_structure(arch: &Architecture, found: &Found) -> bool {
@@ -176,7 +178,7 @@ const WIDTHS: [f32; 8] = [0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4, 2.0];
 
 /// A recognised graph.
 #[derive(Debug, Clone)]
-pub struct Recognised {
+pub(crate) struct Recognised {
     /// Which MobileNet it is.
     pub config: MobileNetConfig,
     /// Its convolutions in the order of [`Architecture::convs`].
@@ -189,7 +191,7 @@ pub struct Recognised {
 
 /// Recognises the configuration of a walked graph and returns it with the convolutions in the
 /// order of [`Architecture::convs`], each checked against its specification.
-pub fn recognise(walk: &Walk) -> Result<Recognised> {
+pub(crate) fn recognise(walk: &Walk) -> Result<Recognised> {
     let found = parse(&walk.steps, &walk.convs)?;
     let version = version_of(&found, &walk.convs)?;
     let shape = &walk.input_shape;
@@ -198,7 +200,7 @@ pub fn recognise(walk: &Walk) -> Result<Recognised> {
             "input shape {shape:?}; expected [1, S, S, 3]"
         )));
     }
-    let num_classes = walk.convs[found.classifier].out_channels;
+    let num_classes = walk.convs[found.classifier].spec.conv.out_channels;
     let mut order = vec![found.stem];
     for b in &found.blocks {
         order.extend(b.expand);
@@ -241,16 +243,12 @@ pub fn recognise(walk: &Walk) -> Result<Recognised> {
             });
         }
         if closest.as_ref().is_none_or(|(m, _)| matching > *m) {
-            let c = &walk.convs[order[matching.min(order.len() - 1)]];
+            let found = &walk.convs[order[matching.min(order.len() - 1)]];
+            let c = found.spec.conv;
+            let expected = specs.get(matching).map(|s| s.conv);
             let detail = format!(
                 "at width {width}, layer {matching} ({:?}) is {}x{} {}→{} stride {}, expected {:?}",
-                c.name,
-                c.kernel,
-                c.kernel,
-                c.in_channels,
-                c.out_channels,
-                c.stride,
-                specs.get(matching)
+                found.name, c.kernel, c.kernel, c.in_channels, c.out_channels, c.stride, expected
             );
             closest = Some((matching, detail));
         }

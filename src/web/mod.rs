@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::classifier::{Classifier, LoadOptions, Precision};
 use crate::error::Error;
+use crate::model::ext::Ops;
 use crate::preprocess::{PixelFormat, Pixels};
 use crate::tflite::{verify_digest, verify_integrity};
 
@@ -31,18 +32,11 @@ fn start() {
 /// `"simd128"`. The package ships both builds and loads the first the engine validates.
 #[wasm_bindgen(js_name = simdLevel)]
 pub fn simd_level() -> String {
-    if crate::kernels::simd::FUSED_MULTIPLY_ADD {
+    if crate::kernels::isa::FUSED_MULTIPLY_ADD {
         "relaxed-simd".into()
     } else {
         "simd128".into()
     }
-}
-
-/// Runs every convolution with the fused kernels (default) or with burn's own tensor ops, for
-/// this module instance; the second exists to measure what the kernels bring.
-#[wasm_bindgen(js_name = setKernels)]
-pub fn set_kernels(on: bool) {
-    crate::kernels::set_enabled(on);
 }
 
 /// A loaded model. Use the package's `Classifier` wrapper rather than this class directly.
@@ -58,7 +52,8 @@ impl WasmClassifier {
     /// file; `precision`: optional `'int8'` or `'float32'` (default: int8 where the file has it);
     /// `sha256`: optional array of the files' hex digests, computed by the host (WebCrypto runs
     /// natively, off this thread), else hashed here. Given digests, `integrity` is checked
-    /// against them.
+    /// against them. `burn_ops`: run every convolution on burn's own tensor ops instead of the
+    /// kernels (to measure what the kernels bring).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
         files: Vec<js_sys::Uint8Array>,
@@ -66,6 +61,7 @@ impl WasmClassifier {
         integrity: JsValue,
         precision: JsValue,
         sha256: JsValue,
+        burn_ops: bool,
     ) -> Result<WasmClassifier, JsValue> {
         let sha256: Option<Vec<String>> = if sha256.is_undefined() || sha256.is_null() {
             None
@@ -127,6 +123,7 @@ impl WasmClassifier {
             labels,
             precision,
             sha256,
+            ops: if burn_ops { Ops::Burn } else { Ops::Kernels },
         };
         let inner = Classifier::from_tflite_with(&refs, options, &burn::tensor::Device::flex())
             .map_err(js_error)?;

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use mobilenet_wasm::catalog::{self, ModelEntry};
-use mobilenet_wasm::kernels::Conv;
 use mobilenet_wasm::{Classifier, Device};
 
 /// The models directory; a missing one fails the test with a message naming the variable.
@@ -57,51 +56,4 @@ pub fn read(path: &Path) -> Vec<u8> {
 /// `reference-top5.json` of a model folder.
 pub fn reference(name: &str) -> serde_json::Value {
     serde_json::from_slice(&read(&models_dir().join(name).join("reference-top5.json"))).unwrap()
-}
-
-/// One convolution under test: a batch of `n` images of `h` × `w` pixels through `conv`.
-#[derive(Clone, Copy, Debug)]
-pub struct Case {
-    pub n: usize,
-    pub h: usize,
-    pub w: usize,
-    pub conv: Conv,
-}
-
-impl Case {
-    /// A 1×1 convolution.
-    pub fn pointwise(n: usize, h: usize, w: usize, cin: usize, cout: usize) -> Case {
-        Case::new(n, h, w, 1, 1, 1, cin, cout)
-    }
-
-    /// A depthwise convolution over `c` channels.
-    pub fn depthwise(h: usize, w: usize, c: usize, kernel: usize, stride: usize) -> Case {
-        Case::new(1, h, w, kernel, stride, c, c, c)
-    }
-
-    /// A one-group `kernel` × `kernel` convolution.
-    pub fn full(h: usize, w: usize, cin: usize, cout: usize, kernel: usize, stride: usize) -> Case {
-        Case::new(1, h, w, kernel, stride, 1, cin, cout)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        n: usize,
-        h: usize,
-        w: usize,
-        kernel: usize,
-        stride: usize,
-        groups: usize,
-        in_channels: usize,
-        out_channels: usize,
-    ) -> Case {
-        let conv = Conv {
-            kernel,
-            stride,
-            groups,
-            in_channels,
-            out_channels,
-        };
-        Case { n, h, w, conv }
-    }
 }

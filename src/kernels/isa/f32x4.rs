@@ -5,7 +5,7 @@
 /// Four f32 lanes.
 #[derive(Clone, Copy)]
 #[repr(transparent)]
-pub struct F4(Inner);
+pub(crate) struct F4(Inner);
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 type Inner = core::arch::wasm32::v128;
@@ -49,7 +49,8 @@ macro_rules! operators {
 use operators;
 
 /// Whether this build's multiply-add is fused (relaxed SIMD on wasm32).
-pub const FUSED_MULTIPLY_ADD: bool =
+#[cfg(target_arch = "wasm32")]
+pub(crate) const FUSED_MULTIPLY_ADD: bool =
     cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"));
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -63,7 +64,7 @@ mod imp {
     impl F4 {
         /// Four copies of `x`.
         #[inline(always)]
-        pub fn splat(x: f32) -> Self {
+        pub(crate) fn splat(x: f32) -> Self {
             Self(f32x4_splat(x))
         }
         /// Four f32s from `p`.
@@ -71,7 +72,7 @@ mod imp {
         /// # Safety
         /// `p` must be valid for reading four f32s (no alignment needed).
         #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> Self {
+        pub(crate) unsafe fn load(p: *const f32) -> Self {
             // SAFETY: the caller guarantees four readable f32s; wasm loads are unaligned.
             Self(unsafe { v128_load(p as *const v128) })
         }
@@ -80,13 +81,13 @@ mod imp {
         /// # Safety
         /// `p` must be valid for writing four f32s (no alignment needed).
         #[inline(always)]
-        pub unsafe fn store(self, p: *mut f32) {
+        pub(crate) unsafe fn store(self, p: *mut f32) {
             // SAFETY: the caller guarantees four writable f32s.
             unsafe { v128_store(p as *mut v128, self.0) }
         }
         /// `self * b + c`, fused where the build has relaxed SIMD.
         #[inline(always)]
-        pub fn mul_add(self, b: Self, c: Self) -> Self {
+        pub(crate) fn mul_add(self, b: Self, c: Self) -> Self {
             #[cfg(target_feature = "relaxed-simd")]
             {
                 Self(f32x4_relaxed_madd(self.0, b.0, c.0))
@@ -98,12 +99,12 @@ mod imp {
         }
         /// `max(self, lo)` then `min(…, hi)`.
         #[inline(always)]
-        pub fn clamp(self, lo: Self, hi: Self) -> Self {
+        pub(crate) fn clamp(self, lo: Self, hi: Self) -> Self {
             Self(f32x4_pmin(hi.0, f32x4_pmax(lo.0, self.0)))
         }
         /// Rounds half to even.
         #[inline(always)]
-        pub fn round(self) -> Self {
+        pub(crate) fn round(self) -> Self {
             Self(f32x4_nearest(self.0))
         }
     }
@@ -121,7 +122,7 @@ mod imp {
     impl F4 {
         /// Four copies of `x`.
         #[inline(always)]
-        pub fn splat(x: f32) -> Self {
+        pub(crate) fn splat(x: f32) -> Self {
             // SAFETY: SSE2 is part of the x86_64 baseline.
             Self(unsafe { _mm_set1_ps(x) })
         }
@@ -130,7 +131,7 @@ mod imp {
         /// # Safety
         /// `p` must be valid for reading four f32s (no alignment needed).
         #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> Self {
+        pub(crate) unsafe fn load(p: *const f32) -> Self {
             // SAFETY: the caller guarantees four readable f32s; the load is unaligned.
             Self(unsafe { _mm_loadu_ps(p) })
         }
@@ -139,14 +140,14 @@ mod imp {
         /// # Safety
         /// `p` must be valid for writing four f32s (no alignment needed).
         #[inline(always)]
-        pub unsafe fn store(self, p: *mut f32) {
+        pub(crate) unsafe fn store(self, p: *mut f32) {
             // SAFETY: the caller guarantees four writable f32s.
             unsafe { _mm_storeu_ps(p, self.0) }
         }
         /// `self * b + c`: fused when the build enables FMA (`-C target-cpu=native` on a
         /// machine that has it), else a multiply and an add (the x86_64 baseline, SSE2).
         #[inline(always)]
-        pub fn mul_add(self, b: Self, c: Self) -> Self {
+        pub(crate) fn mul_add(self, b: Self, c: Self) -> Self {
             #[cfg(target_feature = "fma")]
             {
                 // SAFETY: the build enables FMA for every function.
@@ -159,7 +160,7 @@ mod imp {
         }
         /// `max(self, lo)` then `min(…, hi)`.
         #[inline(always)]
-        pub fn clamp(self, lo: Self, hi: Self) -> Self {
+        pub(crate) fn clamp(self, lo: Self, hi: Self) -> Self {
             // SAFETY: SSE2 baseline.
             Self(unsafe { _mm_min_ps(_mm_max_ps(self.0, lo.0), hi.0) })
         }
@@ -168,7 +169,7 @@ mod imp {
         /// and the sign is put back; from 2^23 on every f32 is an integer already (and NaN
         /// passes through).
         #[inline(always)]
-        pub fn round(self) -> Self {
+        pub(crate) fn round(self) -> Self {
             // SAFETY: SSE2 baseline.
             unsafe {
                 let sign = _mm_set1_ps(-0.0);
@@ -209,7 +210,7 @@ mod imp {
     impl F4 {
         /// Four copies of `x`.
         #[inline(always)]
-        pub fn splat(x: f32) -> Self {
+        pub(crate) fn splat(x: f32) -> Self {
             Self([x; 4])
         }
         /// Four f32s from `p`.
@@ -217,7 +218,7 @@ mod imp {
         /// # Safety
         /// `p` must be valid for reading four f32s.
         #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> Self {
+        pub(crate) unsafe fn load(p: *const f32) -> Self {
             // SAFETY: the caller guarantees four readable f32s.
             Self(unsafe { core::ptr::read_unaligned(p as *const [f32; 4]) })
         }
@@ -226,25 +227,25 @@ mod imp {
         /// # Safety
         /// `p` must be valid for writing four f32s.
         #[inline(always)]
-        pub unsafe fn store(self, p: *mut f32) {
+        pub(crate) unsafe fn store(self, p: *mut f32) {
             // SAFETY: the caller guarantees four writable f32s.
             unsafe { core::ptr::write_unaligned(p as *mut [f32; 4], self.0) }
         }
         /// `self * b + c`.
         #[inline(always)]
-        pub fn mul_add(self, b: Self, c: Self) -> Self {
+        pub(crate) fn mul_add(self, b: Self, c: Self) -> Self {
             self * b + c
         }
         /// `max(self, lo)` then `min(…, hi)`.
         #[inline(always)]
-        pub fn clamp(self, lo: Self, hi: Self) -> Self {
+        pub(crate) fn clamp(self, lo: Self, hi: Self) -> Self {
             Self(core::array::from_fn(|i| {
                 self.0[i].max(lo.0[i]).min(hi.0[i])
             }))
         }
         /// Rounds half to even.
         #[inline(always)]
-        pub fn round(self) -> Self {
+        pub(crate) fn round(self) -> Self {
             Self(self.0.map(f32::round_ties_even))
         }
     }

@@ -1,82 +1,49 @@
-//! The integer matrix product behind every int8 1×1 convolution (and the stem, through its
-//! patches): `acc[p][n] = bias[n] + Σ_k (x[p][k] − zx) · w[k][n]` with 32-bit sums, then
-//! [`Requant`] (8-bit output, residual addition) or real-valued logits. Register tiles of
-//! 4 pixels × 8 channels; panels grouped so their weights stay in L1 while a chunk of pixels
-//! meets them. Two inner products, one per weight layout ([`Layout`]):
+//! The integer product behind every int8 1×1 convolution (and the stem, through its patches):
+//! `acc[p][n] = bias[n] + Σ_k (x[p][k] − zx) · w[k][n]` with 32-bit sums, then [`Requant`]
+//! (8-bit output, residual addition) or real-valued outputs. Two weight layouts ([`Layout`]),
+//! three microkernels:
 //!
 //! - [`Layout::Pairs`] (every build): inputs widened to i16 with their zero point removed,
 //!   weights i16 with pairs of `k` interleaved per channel (`[⌈n/8⌉][⌈k/2⌉][8][2]`), so one
 //!   `i32x4.dot_i16x8_s` multiplies a pair of inputs (splatted) by four channels' pair of
-//!   weights: 8 products per instruction.
+//!   weights: 8 products per instruction ([`Gemm_i16_4x8_dot16`]).
 //! - [`Layout::Quads`] (relaxed-SIMD build, where the engine's relaxed dot product multiplies
 //!   unsigned by signed bytes exactly — x86 with AVX-VNNI): raw u8 inputs, i8 weights with
 //!   quads of `k` contiguous per channel (`[⌈n/8⌉][⌈k/4⌉][8][4]`), so one
 //!   `i32x4.relaxed_dot_i8x16_i7x16_add_s` does 16 products and the accumulation. A weight
 //!   column that does not fit i8 is stored shifted by `s[n]`, added back as `s[n] · Σ_k x[p][k]`;
-//!   the input zero point is folded into the bias at load (`bias[n] − zx · Σ_k w[k][n]`). Where
-//!   the engine's dot product turns out inexact the same layout runs through 16-bit products.
+//!   the input zero point is folded into the bias at load (`bias[n] − zx · Σ_k w[k][n]`)
+//!   ([`Gemm_u8i8_4x8_relaxed_dot`]). Where the engine's dot product is not exact on unsigned
+//!   bytes the same layout runs through 16-bit products ([`Gemm_u8i8_4x8_dot16`]).
 
 use core::mem::MaybeUninit;
 
-use super::qsimd::{V, dot4_exact};
-use super::requant::{Requant, VectorRequant};
-use super::simd::F4;
-
-/// Output channels per weight panel.
-pub const QPANEL: usize = 8;
-/// Pixels per register tile: 8 accumulators, 2 weight vectors and a splat fit the 15 SIMD
-/// registers V8 allocates on x64 (tiles of 5 pixels measured the same, 6 spill).
-const MR: usize = 4;
-/// Bytes of input rows kept hot while every panel of a group reads them.
-const CHUNK_BYTES: usize = 16 * 1024;
-/// Bytes of weights in one group of panels.
-const WEIGHT_BYTES: usize = 16 * 1024;
+use super::{Gemm, Micro, PANEL as QPANEL, Store, drive};
+use crate::kernels::isa::{F4, QuadsDot, V};
+use crate::kernels::requant::VectorRequant;
+use crate::spec::Requant;
 
 /// How one-group int8 weights are packed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// i16, pairs of `k` per channel; inputs widened to i16.
     Pairs,
     /// i8, quads of `k` per channel; raw u8 inputs.
     Quads,
 }
 
-impl Layout {
-    /// The layout this build runs fastest on this engine: quads where the relaxed dot product
-    /// is exact, else pairs.
-    pub fn preferred() -> Self {
-        if cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")) && dot4_exact() {
-            Layout::Quads
-        } else {
-            Layout::Pairs
-        }
-    }
+/// Pairs of `k`.
+fn k2(s: &Gemm) -> usize {
+    s.k.div_ceil(2)
 }
 
-/// Shapes of one product over `p` pixels.
-#[derive(Clone, Copy, Debug)]
-pub struct QGemm {
-    /// Pixels (rows of `x`).
-    pub p: usize,
-    /// Input depth.
-    pub k: usize,
-    /// Output channels.
-    pub n: usize,
-}
-
-impl QGemm {
-    /// Pairs of `k`.
-    pub fn k2(&self) -> usize {
-        self.k.div_ceil(2)
-    }
-    /// Quads of `k`.
-    pub fn k4(&self) -> usize {
-        self.k.div_ceil(4)
-    }
+/// Quads of `k`.
+fn k4(s: &Gemm) -> usize {
+    s.k.div_ceil(4)
 }
 
 /// Where the product goes.
-pub enum QOut<'a> {
+pub(crate) enum QOut<'a> {
     /// 8-bit quanta `[p, n]`, requantized with one multiplier per channel; `residual` (`[p, n]`
     /// quanta) is added when `requant` says so.
     Quantized {
@@ -100,7 +67,7 @@ pub enum QOut<'a> {
 
 /// Packs weights (`[depth, n]`, zero points removed) as [`Layout::Pairs`]:
 /// `[⌈n/8⌉][⌈depth/2⌉][8][2]` i16.
-pub fn pack_pairs(w: &[i16], depth: usize, n: usize) -> Vec<i16> {
+pub(crate) fn pack_pairs(w: &[i16], depth: usize, n: usize) -> Vec<i16> {
     let k2 = depth.div_ceil(2);
     let mut packed = vec![0i16; n.div_ceil(QPANEL) * k2 * QPANEL * 2];
     for (d, row) in w.chunks_exact(n).take(depth).enumerate() {
@@ -113,7 +80,7 @@ pub fn pack_pairs(w: &[i16], depth: usize, n: usize) -> Vec<i16> {
 
 /// Weights packed as [`Layout::Quads`] with the per-channel constants they need.
 #[derive(Debug, Clone)]
-pub struct Quads {
+pub(crate) struct Quads {
     /// `[⌈n/8⌉][⌈depth/4⌉][8][4]` i8.
     pub weights: Vec<i8>,
     /// `bias[n] − zx · Σ_k w[k][n]`, then the shifts `s[n]` (`2n` values).
@@ -123,7 +90,13 @@ pub struct Quads {
 /// Packs weights (`[depth, n]`, zero points removed) as [`Layout::Quads`], folding the input
 /// zero point `zx` into `bias`; `None` when a column spans more than 255 steps (no i8 shift
 /// holds it).
-pub fn pack_quads(w: &[i16], depth: usize, n: usize, bias: &[i32], zx: i32) -> Option<Quads> {
+pub(crate) fn pack_quads(
+    w: &[i16],
+    depth: usize,
+    n: usize,
+    bias: &[i32],
+    zx: i32,
+) -> Option<Quads> {
     let k4 = depth.div_ceil(4);
     if n == 0 {
         return Some(Quads {
@@ -166,7 +139,7 @@ pub fn pack_quads(w: &[i16], depth: usize, n: usize, bias: &[i32], zx: i32) -> O
 }
 
 /// Widens `x` (`[p, k]` quanta) into `[p, 2·⌈k/2⌉]` i16 with `zero_point` removed.
-pub fn widen(x: &[u8], p: usize, k: usize, zero_point: i32, out: &mut Vec<i16>) {
+pub(crate) fn widen(x: &[u8], p: usize, k: usize, zero_point: i32, out: &mut Vec<i16>) {
     assert!(x.len() >= p * k, "widen: input too short");
     let row = 2 * k.div_ceil(2);
     out.clear();
@@ -201,49 +174,39 @@ pub fn widen(x: &[u8], p: usize, k: usize, zero_point: i32, out: &mut Vec<i16>) 
 
 /// Runs the product on [`Layout::Pairs`]: `x` `[p, 2·k2]` i16 (see [`widen`]), `w` packed
 /// ([`pack_pairs`]), `bias` `[n]`; every element of the output's `[p, n]` is written.
-pub fn qgemm(s: QGemm, x: &[i16], w: &[i16], bias: &[i32], out: QOut<'_>) {
-    let QGemm { p, n, .. } = s;
-    let k2 = s.k2();
-    let panels = n.div_ceil(QPANEL);
+pub(crate) fn gemm_pairs(s: Gemm, x: &[i16], w: &[i16], bias: &[i32], out: QOut<'_>) {
+    let Gemm { p, n, .. } = s;
+    let k2 = k2(&s);
     assert!(
-        x.len() >= p * 2 * k2 && w.len() >= panels * k2 * QPANEL * 2 && bias.len() >= n,
-        "qgemm: inputs too short"
+        x.len() >= p * 2 * k2 && w.len() >= s.panels() * k2 * QPANEL * 2 && bias.len() >= n,
+        "gemm: inputs too short"
     );
-    let epi = Epilogue::new(out, p, n, &bias[..n], None);
-    let micro = PairsTile { x, k2, w };
-    drive::<_, MR>(&micro, p, n, 4 * k2, 4 * QPANEL * k2, &epi);
+    let store = Int8Store::new(out, p, n, &bias[..n], None);
+    let micro = Gemm_i16_4x8_dot16 { x, k2, w };
+    drive(&micro, &store, p, n, 4 * k2, 4 * QPANEL * k2);
 }
 
 /// Runs the product on [`Layout::Quads`]: `x` `[p, stride]` raw u8 quanta whose first `k`
 /// columns are the inputs and the rest up to `4·k4` zeros, `w` and `constants` from
-/// [`pack_quads`]. On the relaxed dot product where it is exact here ([`dot4_exact`], checked
-/// in this function, so that the check and the products are compiled by the same engine tier),
-/// else through 16-bit products: the same sums either way.
-pub fn qgemm_quads(s: QGemm, x: &[u8], stride: usize, w: &[i8], constants: &[i32], out: QOut<'_>) {
-    qgemm_quads_with(s, x, stride, w, constants, out, dot4_exact());
-}
-
-/// [`qgemm_quads`] with the choice made by the caller: `relaxed` (the relaxed dot product,
-/// only where [`dot4_exact`]) or 16-bit products.
-pub fn qgemm_quads_with(
-    s: QGemm,
+/// [`pack_quads`], through the products `dot` names: the same sums either way.
+pub(crate) fn gemm_quads(
+    dot: QuadsDot,
+    s: Gemm,
     x: &[u8],
     stride: usize,
     w: &[i8],
     constants: &[i32],
     out: QOut<'_>,
-    relaxed: bool,
 ) {
-    let QGemm { p, n, .. } = s;
-    let k4 = s.k4();
-    let panels = n.div_ceil(QPANEL);
+    let Gemm { p, n, .. } = s;
+    let k4 = k4(&s);
     assert!(
         stride >= 4 * k4 && x.len() >= p.saturating_sub(1) * stride + 4 * k4 * usize::from(p > 0),
-        "qgemm: inputs too short"
+        "gemm: inputs too short"
     );
     assert!(
-        w.len() >= panels * k4 * QPANEL * 4 && constants.len() >= 2 * n,
-        "qgemm: weights too short"
+        w.len() >= s.panels() * k4 * QPANEL * 4 && constants.len() >= 2 * n,
+        "gemm: weights too short"
     );
     let shifts = &constants[n..2 * n];
     // Σ_k x[p][k] per pixel, only when some column is shifted.
@@ -252,19 +215,23 @@ pub fn qgemm_quads_with(
             .map(|r| row_sum(&x[r * stride..][..4 * k4]))
             .collect()
     });
-    let epi = Epilogue::new(
+    let store = Int8Store::new(
         out,
         p,
         n,
         &constants[..n],
         sums.as_deref().map(|s| (s, shifts)),
     );
-    if relaxed {
-        let micro = QuadsTile::<true> { x, stride, w, k4 };
-        drive::<_, MR>(&micro, p, n, stride, 4 * QPANEL * k4, &epi);
-    } else {
-        let micro = QuadsTile::<false> { x, stride, w, k4 };
-        drive::<_, MR>(&micro, p, n, stride, 4 * QPANEL * k4, &epi);
+    let panel_bytes = 4 * QPANEL * k4;
+    match dot {
+        QuadsDot::RelaxedDot => {
+            let micro = Gemm_u8i8_4x8_relaxed_dot { x, stride, w, k4 };
+            drive(&micro, &store, p, n, stride, panel_bytes);
+        }
+        QuadsDot::Dot16 => {
+            let micro = Gemm_u8i8_4x8_dot16 { x, stride, w, k4 };
+            drive(&micro, &store, p, n, stride, panel_bytes);
+        }
     }
 }
 
@@ -279,60 +246,18 @@ fn row_sum(row: &[u8]) -> i32 {
     acc.sum_i32() + chunks.remainder().iter().map(|&b| b as i32).sum::<i32>()
 }
 
-/// A register-tile product: `R` rows from `row`, one panel of 8 channels.
-trait Micro {
-    /// # Safety
-    /// Rows `row..row + R` and `panel` must be inside the operands the caller checked.
-    unsafe fn tile<const R: usize>(&self, row: usize, panel: usize, bias: [V; 2]) -> [[V; 2]; R];
-}
-
-/// Visits every tile: panels in groups whose weights stay in L1, pixels in chunks whose rows do
-/// too; every tile of a chunk meets every panel of the group while its output rows are hot.
-fn drive<M: Micro, const MR: usize>(
-    m: &M,
-    p: usize,
-    n: usize,
-    row_bytes: usize,
-    panel_bytes: usize,
-    e: &Epilogue,
-) {
-    let panels = n.div_ceil(QPANEL);
-    let group = (WEIGHT_BYTES / panel_bytes.max(1)).clamp(1, panels.max(1));
-    let chunk = (CHUNK_BYTES / row_bytes.max(1)).max(MR) / MR * MR;
-    for first in (0..panels).step_by(group) {
-        let group = first..panels.min(first + group);
-        let mut p0 = 0;
-        while p0 < p {
-            let rows = chunk.min(p - p0);
-            let mut r = p0;
-            while r < p0 + rows {
-                let tall = r + MR <= p0 + rows;
-                for panel in group.clone() {
-                    // SAFETY: rows r.. < p and panel < panels, as the caller checked.
-                    unsafe {
-                        let bias = e.bias(panel);
-                        if tall {
-                            e.store(&m.tile::<MR>(r, panel, bias), r, panel);
-                        } else {
-                            e.store(&m.tile::<1>(r, panel, bias), r, panel);
-                        }
-                    }
-                }
-                r += if tall { MR } else { 1 };
-            }
-            p0 += rows;
-        }
-    }
-}
-
-/// [`Layout::Pairs`] tiles.
-struct PairsTile<'a> {
+/// 4 (or fewer) pixels × 8 channels on [`Layout::Pairs`]: a splat of two widened inputs meets
+/// four channels' pair of weights in each `i32x4.dot_i16x8_s`.
+#[allow(non_camel_case_types)]
+struct Gemm_i16_4x8_dot16<'a> {
     x: &'a [i16],
     k2: usize,
     w: &'a [i16],
 }
 
-impl Micro for PairsTile<'_> {
+impl Micro for Gemm_i16_4x8_dot16<'_> {
+    type Acc = V;
+
     #[inline(always)]
     unsafe fn tile<const R: usize>(&self, row: usize, panel: usize, bias: [V; 2]) -> [[V; 2]; R] {
         let k2 = self.k2;
@@ -356,42 +281,62 @@ impl Micro for PairsTile<'_> {
     }
 }
 
-/// [`Layout::Quads`] tiles: on the relaxed dot product (`RELAXED`), or on its exact 16-bit
-/// form for engines whose dot product is not exact on unsigned bytes.
-struct QuadsTile<'a, const RELAXED: bool> {
-    x: &'a [u8],
-    stride: usize,
-    w: &'a [i8],
-    k4: usize,
+/// 4 (or fewer) pixels × 8 channels on [`Layout::Quads`]: a splat of four raw input bytes
+/// meets four channels' quad of weights in each product, which `DOT` computes.
+macro_rules! quads_micro {
+    ($(#[$doc:meta])* $name:ident, $dot:ident) => {
+        $(#[$doc])*
+        #[allow(non_camel_case_types)]
+        struct $name<'a> {
+            x: &'a [u8],
+            stride: usize,
+            w: &'a [i8],
+            k4: usize,
+        }
+
+        impl Micro for $name<'_> {
+            type Acc = V;
+
+            #[inline(always)]
+            unsafe fn tile<const R: usize>(
+                &self,
+                row: usize,
+                panel: usize,
+                bias: [V; 2],
+            ) -> [[V; 2]; R] {
+                // SAFETY: R rows of 4·k4 bytes from `row`; the panel holds k4 × 32 weights.
+                unsafe {
+                    let x = self.x.as_ptr().add(row * self.stride);
+                    let mut w = self.w.as_ptr().add(panel * self.k4 * QPANEL * 4) as *const u8;
+                    let mut acc = [bias; R];
+                    for kq in 0..self.k4 {
+                        let w0 = V::load(w);
+                        let w1 = V::load(w.add(16));
+                        for (r, a) in acc.iter_mut().enumerate() {
+                            let v = V::load_u8x4_splat(x.add(r * self.stride + 4 * kq));
+                            a[0] = w0.$dot(v, a[0]);
+                            a[1] = w1.$dot(v, a[1]);
+                        }
+                        w = w.add(4 * QPANEL);
+                    }
+                    acc
+                }
+            }
+        }
+    };
 }
 
-impl<const RELAXED: bool> Micro for QuadsTile<'_, RELAXED> {
-    #[inline(always)]
-    unsafe fn tile<const R: usize>(&self, row: usize, panel: usize, bias: [V; 2]) -> [[V; 2]; R] {
-        // SAFETY: R rows of 4·k4 bytes from `row`; the panel holds k4 × 32 weights.
-        unsafe {
-            let x = self.x.as_ptr().add(row * self.stride);
-            let mut w = self.w.as_ptr().add(panel * self.k4 * QPANEL * 4) as *const u8;
-            let mut acc = [bias; R];
-            for kq in 0..self.k4 {
-                let w0 = V::load(w);
-                let w1 = V::load(w.add(16));
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let v = V::load_u8x4_splat(x.add(r * self.stride + 4 * kq));
-                    if RELAXED {
-                        a[0] = w0.dot4_add(v, a[0]);
-                        a[1] = w1.dot4_add(v, a[1]);
-                    } else {
-                        a[0] = w0.dot4_add_exact(v, a[0]);
-                        a[1] = w1.dot4_add_exact(v, a[1]);
-                    }
-                }
-                w = w.add(4 * QPANEL);
-            }
-            acc
-        }
-    }
-}
+quads_micro!(
+    /// Quads on `i32x4.relaxed_dot_i8x16_i7x16_add_s`: 16 products and the accumulation in one
+    /// instruction, where the engine computes it exactly on unsigned bytes.
+    Gemm_u8i8_4x8_relaxed_dot,
+    dot4_add
+);
+quads_micro!(
+    /// Quads through 16-bit products: the same sums on every engine.
+    Gemm_u8i8_4x8_dot16,
+    dot4_add_exact
+);
 
 /// The output's base pointer.
 enum Target {
@@ -400,7 +345,7 @@ enum Target {
 }
 
 /// What happens to a tile's sums: bias in, shift correction, requantization or scaling, store.
-struct Epilogue<'a> {
+struct Int8Store<'a> {
     target: Target,
     requant: Option<VectorRequant>,
     residual: *const u8,
@@ -414,7 +359,7 @@ struct Epilogue<'a> {
     shifted: Option<(&'a [i32], Vec<i32>, Vec<bool>)>,
 }
 
-impl<'a> Epilogue<'a> {
+impl<'a> Int8Store<'a> {
     fn new(
         out: QOut<'a>,
         p: usize,
@@ -437,12 +382,12 @@ impl<'a> Epilogue<'a> {
             } => {
                 assert!(
                     out.len() >= p * n && multiplier.len() >= n,
-                    "qgemm: output too short"
+                    "gemm: output too short"
                 );
                 assert!(
                     residual.is_none_or(|r| r.len() >= p * n)
                         && (residual.is_some() == requant.add.is_some()),
-                    "qgemm: residual"
+                    "gemm: residual"
                 );
                 (
                     Target::U8(out.as_mut_ptr() as *mut u8),
@@ -454,7 +399,7 @@ impl<'a> Epilogue<'a> {
             QOut::Real { out, scale } => {
                 assert!(
                     out.len() >= p * n && scale.len() >= n,
-                    "qgemm: output too short"
+                    "gemm: output too short"
                 );
                 (
                     Target::F32(out.as_mut_ptr() as *mut f32),
@@ -482,13 +427,13 @@ impl<'a> Epilogue<'a> {
             }),
         }
     }
+}
 
-    /// The panel's biases.
-    ///
-    /// # Safety
-    /// `panel` must be a panel of the output.
+impl Store for Int8Store<'_> {
+    type Acc = V;
+
     #[inline(always)]
-    unsafe fn bias(&self, panel: usize) -> [V; 2] {
+    unsafe fn init(&self, panel: usize) -> [V; 2] {
         // SAFETY: the biases are padded to whole panels.
         unsafe {
             let b = self.bias.as_ptr().add(panel * QPANEL);
@@ -496,10 +441,6 @@ impl<'a> Epilogue<'a> {
         }
     }
 
-    /// Finishes and stores `R` rows of one panel from row `row`.
-    ///
-    /// # Safety
-    /// Rows `row..row + R` and `panel` must be inside the output.
     #[inline(always)]
     unsafe fn store<const R: usize>(&self, acc: &[[V; 2]; R], row: usize, panel: usize) {
         let n0 = panel * QPANEL;

@@ -1,4 +1,4 @@
-//! Depthwise k×k convolution in NHWC with TensorFlow "SAME" padding, bias and epilogue fused:
+//! Depthwise k×k convolution in NHWC, bias and epilogue fused:
 //! four channels per vector, the taps of a pixel accumulated in registers. Each output row is
 //! walked one 4-channel block at a time; for 3×3 windows inside the image the nine weight
 //! vectors stay in registers along the row and the taps are unrolled. Border pixels (and other
@@ -6,48 +6,17 @@
 
 use core::mem::MaybeUninit;
 
-use super::epilogue::{Epilogue, VectorEpilogue};
-use super::simd::F4;
+use crate::kernels::epilogue::VectorEpilogue;
+use crate::kernels::isa::F4;
+use crate::spec::{Epilogue, Window};
 
 /// Bytes of input window a column tile may span.
 const TILE_BYTES: usize = 16 * 1024;
 
-/// Geometry of a windowed convolution over one image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Kernel side.
-    pub k: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Padding before the first row.
-    pub pad_top: usize,
-    /// Padding before the first column.
-    pub pad_left: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
-}
-
-impl Window {
-    /// The taps `(first, end)` of output position `o` that fall inside an input of `len`.
-    #[inline(always)]
-    pub fn taps(&self, o: usize, pad: usize, len: usize) -> (isize, usize, usize) {
-        let i0 = (o * self.stride) as isize - pad as isize;
-        let first = (-i0).max(0) as usize;
-        let end = (len as isize - i0).clamp(0, self.k as isize) as usize;
-        (i0, first.min(end), end)
-    }
-}
-
 /// Runs the convolution over one image: `x` is `[h, w, c]`, `wt` `[k, k, c]`, `bias` `[c]`,
 /// `res` and `out` `[oh, ow, c]`; every element of `out[..oh * ow * c]` is written.
 #[allow(clippy::too_many_arguments)]
-pub fn depthwise(
+pub(crate) fn dw_f32_v128(
     g: Window,
     c: usize,
     x: &[f32],
