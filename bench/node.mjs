@@ -7,11 +7,10 @@
 // relaxed-SIMD one. The side-by-side comparison with other runtimes is bench/run.mjs (Chromium).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { modelsDir as resolveModelsDir, root } from '../scripts/lib/models.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const modelsDir = resolveModelsDir();
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '30' },

@@ -10,18 +10,17 @@
 // visit's is noise on a shared machine). Files are served gzip-compressed, so downloadBytes is
 // on the wire.
 // --smoke: one timed run, no warm-up, no RESULTS.md (for CI: proves every runtime still runs).
-import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { goldenDir, modelsDir as models, root } from '../scripts/lib/models.mjs';
+import { serveStatic } from '../scripts/lib/static-server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const modelsDir = models();
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '50' },
@@ -35,7 +34,6 @@ const { values: args } = parseArgs({
 const runs = args.smoke ? 1 : Number(args.runs);
 const warmup = args.smoke ? 0 : Number(args.warmup);
 const coldVisits = args.smoke ? 1 : Math.max(1, Number(args.cold));
-if (!existsSync(modelsDir)) throw new Error(`models directory ${modelsDir} not found; set MOBILENET_MODELS_DIR`);
 if (!existsSync(path.join(root, 'pkg/browser.js'))) throw new Error('pkg/ is not built: run `npm run build` first');
 
 // Peers and the ONNX model are installed / generated on first use.
@@ -74,33 +72,13 @@ for (const [model, m] of Object.entries(MODELS)) {
 }
 
 // Static files, gzip-compressed once and kept; no COOP/COEP, so every runtime has one thread.
-const mounts = [['/pkg/', path.join(root, 'pkg')], ['/node_modules/', path.join(here, 'node_modules')],
-  ['/models/', modelsDir], ['/cache/', path.join(here, '.cache')], ['/', path.join(here, 'pages')]];
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg' };
-const gz = new Map();
-const server = createServer((req, res) => {
-  const url = new URL(req.url, 'http://x').pathname;
-  let file = url === '/input.jpg' ? path.join(modelsDir, '../golden/imagenet-samples/n01440764_tench.JPEG') : null;
-  for (const [prefix, dir] of mounts) {
-    if (file) break;
-    if (url.startsWith(prefix)) file = path.join(dir, decodeURIComponent(url.slice(prefix.length)));
-  }
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a file');
-    const headers = { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
-    let body = readFileSync(file);
-    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && !file.endsWith('.jpg')) {
-      if (!gz.has(file)) gz.set(file, gzipSync(body, { level: 9 }));
-      body = gz.get(file);
-      headers['Content-Encoding'] = 'gzip';
-    }
-    res.writeHead(200, headers).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
+const server = await serveStatic({
+  mounts: [['/pkg/', path.join(root, 'pkg')], ['/node_modules/', path.join(here, 'node_modules')],
+    ['/models/', modelsDir], ['/cache/', path.join(here, '.cache')], ['/', path.join(here, 'pages')]],
+  routes: { '/input.jpg': () => ({ body: readFileSync(path.join(goldenDir(), 'n01440764_tench.JPEG')), type: 'image/jpeg' }) },
+  gzip: true,
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}`;
+const base = server.base.replace(/\/$/, '');
 
 const { launchChromium } = await import('../tests/browser/harness.js');
 const browser = await launchChromium();
@@ -144,7 +122,7 @@ try {
   }
 } finally {
   await browser.close();
-  server.close();
+  await server.stop();
 }
 
 // The same file must give the same class in each of our builds and in TFLite's runtime (TFLite

@@ -1,16 +1,15 @@
 // Assembles the demo in www/dist: webpack 5 bundles the page script, its Web Worker and the built
 // package (webpack.config.js); then the page, the style sheet and every classification model in
 // the models directory with a manifest (name, files, bytes, gzip bytes, sha256, accuracy).
-import { mkdir, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import webpack from 'webpack';
 import config from '../webpack.config.js';
+import { labelsFile, modelFiles, modelFolders, modelsDir as models, root } from './lib/models.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const modelsDir = models();
 const dist = path.join(root, 'www/dist');
 await rm(dist, { recursive: true, force: true });
 await mkdir(path.join(dist, 'models'), { recursive: true });
@@ -20,11 +19,9 @@ for (const f of ['index.html', 'style.css', 'favicon.svg']) await copyFile(path.
 const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;
 
 const models = [];
-for (const name of (await readdir(modelsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+for (const name of modelFolders()) {
   if (!(name in accuracy)) continue; // only the classifiers we have measured
-  const files = (await readdir(path.join(modelsDir, name))).filter((f) => f.endsWith('.tflite')).sort();
-  // Split models: backbone before head (the head file's name says so).
-  files.sort((a, b) => Number(a.includes('head')) - Number(b.includes('head')));
+  const files = modelFiles(name);
   await mkdir(path.join(dist, 'models', name), { recursive: true });
   let bytes = 0, gzipBytes = 0;
   const integrity = [];
@@ -37,6 +34,6 @@ for (const name of (await readdir(modelsDir, { withFileTypes: true })).filter((d
   }
   models.push({ name, files: files.map((f) => `${name}/${f}`), bytes, gzipBytes, integrity, goldenTop1: accuracy[name] });
 }
-await copyFile(path.join(modelsDir, 'imagenet-labels.txt'), path.join(dist, 'models/labels.txt'));
+await copyFile(labelsFile(), path.join(dist, 'models/labels.txt'));
 await writeFile(path.join(dist, 'models/manifest.json'), JSON.stringify({ default: 'mobilenet_v2_1.0_224_quant', labels: 'labels.txt', models }, null, 2));
 console.log(`demo assembled in ${path.relative(root, dist)} with ${models.length} models`);

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v wasm-objdump >/dev/null || missing+=(wabt)
 if [ ${#missing[@]} -gt 0 ]; then

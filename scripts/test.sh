@@ -24,6 +24,17 @@ if wasm-validate pkg/mobilenet_wasm_relaxed_bg.wasm 2>/dev/null; then
   echo "the relaxed-SIMD wasm has no relaxed-SIMD instruction" >&2
   exit 1
 fi
+# The kernels' unit tests in wasm, on the intrinsics that ship: the simd128 build in Node, the
+# relaxed-SIMD build in headless Chromium (Node 20's relaxed SIMD is a pre-standard draft whose
+# dot product computes other sums). Same profile and target folders as the package builds
+# above, so their dependencies are built once.
+stage "kernel unit tests in wasm (simd128 in Node, relaxed SIMD in Chromium)"
+profile=${MOBILENET_WASM_PROFILE:-wasm-dev}
+cargo test --lib --target wasm32-unknown-unknown --profile "$profile"
+WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_WEBDRIVER_JSON=scripts/webdriver.json \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+  cargo test --lib --target wasm32-unknown-unknown --profile "$profile" \
+  --target-dir target/relaxed --no-default-features --features panic-hook
 stage "demo"
 node scripts/build-demo.mjs
 stage "Node, Chromium and Worker tests"

@@ -1,10 +1,10 @@
 //! The models directory (`MOBILENET_MODELS_DIR`, default `../shared/models`): which models it
-//! holds, their files in load order, and the accuracy their provenance records.
+//! holds, their files (in name order: the loader places a split model's parts itself), and the
+//! accuracy their provenance records.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::tflite::{TfliteFile, walk};
 
 /// Environment variable naming the models directory.
 pub const MODELS_DIR_ENV: &str = "MOBILENET_MODELS_DIR";
@@ -30,7 +30,7 @@ pub fn models_dir(base: &Path) -> Result<PathBuf> {
 pub struct ModelEntry {
     /// Folder name, e.g. `mobilenet_v2_1.0_224_quant`.
     pub name: String,
-    /// Its `.tflite` files in load order (a backbone before its head).
+    /// Its `.tflite` files, in name order.
     pub files: Vec<PathBuf>,
     /// Top-1 / top-5 (%) of the TFLite interpreter on the golden images, from PROVENANCE.md.
     pub reference_accuracy: Option<(f32, f32)>,
@@ -55,8 +55,7 @@ fn reference_accuracy(provenance: &str) -> Option<(f32, f32)> {
     Some((top1, top5))
 }
 
-/// Every model folder under `dir` (sorted by name). A folder with several files lists the one
-/// that takes an image first.
+/// Every model folder under `dir` (sorted by name).
 pub fn discover(dir: &Path) -> Result<Vec<ModelEntry>> {
     let mut entries = Vec::new();
     let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -75,14 +74,6 @@ pub fn discover(dir: &Path) -> Result<Vec<ModelEntry>> {
             continue;
         }
         files.sort();
-        // Backbone (image input) first.
-        files.sort_by_key(|f| {
-            let takes_image = std::fs::read(f)
-                .ok()
-                .and_then(|b| TfliteFile::parse(&b).ok().and_then(|t| walk(&t).ok()))
-                .is_some_and(|w| w.takes_image());
-            !takes_image
-        });
         let provenance = std::fs::read_to_string(folder.join("PROVENANCE.md")).unwrap_or_default();
         entries.push(ModelEntry {
             name: folder

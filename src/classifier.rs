@@ -451,7 +451,8 @@ pub fn softmax(x: &[f32]) -> Vec<f32> {
     }
 }
 
-#[cfg(test)]
+// Native only: the kernels' tests are the ones that also run in wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use std::path::Path;
 

@@ -2,14 +2,15 @@
 // modules with a manifest (name, files, sha256, bytes, golden top-1) that the Worker checks
 // before use, and a workerd config. Models: MOBILENET_WORKER_MODELS (comma-separated folder
 // names); output folder: MOBILENET_WORKER_OUT (default build/).
-import { cp, mkdir, readFile, readdir, rm, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { labelsFile, modelFiles, modelsDir as models, root } from '../../scripts/lib/models.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
+const modelsDir = models();
 const names = (process.env.MOBILENET_WORKER_MODELS ?? 'mobilenet_v2_1.0_224_quant,mobilenet_v3_small_1.0_224_uint8,mobilenet_v1_0.25_128_quant').split(',');
 const out = path.resolve(process.env.MOBILENET_WORKER_OUT ?? path.join(here, 'build'));
 const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;
@@ -20,7 +21,7 @@ await mkdir(path.join(out, 'models'), { recursive: true });
 await cp(path.join(here, 'src'), path.join(out, 'src'), { recursive: true });
 await mkdir(path.join(out, 'pkg'));
 for (const f of ['workerd.js', 'core.js', 'mobilenet_wasm.js', 'mobilenet_wasm_relaxed_bg.wasm']) await copyFile(path.join(root, 'pkg', f), path.join(out, 'pkg', f));
-await copyFile(path.join(modelsDir, 'imagenet-labels.txt'), path.join(out, 'models/labels.txt'));
+await copyFile(labelsFile(), path.join(out, 'models/labels.txt'));
 
 const modules = [
   '(name="src/worker.js", esModule=embed "src/worker.js")',
@@ -34,7 +35,7 @@ const modules = [
 const imports = [];
 const entries = [];
 for (const [i, name] of names.entries()) {
-  const files = (await readdir(path.join(modelsDir, name))).filter((f) => f.endsWith('.tflite')).sort();
+  const files = modelFiles(name);
   const vars = [];
   const sha256 = [];
   let bytes = 0;

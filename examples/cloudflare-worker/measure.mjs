@@ -5,9 +5,9 @@ import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goldenDir } from '../../scripts/lib/models.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(here, '../../../shared/models');
-const body = await readFile(path.join(modelsDir, '../golden/imagenet-samples/n01440764_tench.JPEG'));
+const body = await readFile(path.join(goldenDir(), 'n01440764_tench.JPEG'));
 const req = (method, p, b) => new Promise((res, rej) => { const t = performance.now(); const r = http.request('http://127.0.0.1:8798' + p, { method, agent: false, headers: b ? { 'Content-Type': 'image/jpeg' } : {} }, (s) => { let d = ''; s.on('data', (c) => d += c); s.on('end', () => res({ ms: performance.now() - t, json: JSON.parse(d) })); }); r.on('error', rej); r.end(b); });
 for (const model of ['mobilenet_v2_1.0_224_quant', 'mobilenet_v3_small_1.0_224_uint8', 'mobilenet_v1_0.25_128_quant']) {
   execFileSync(process.execPath, [path.join(here, 'build.mjs')], { env: { ...process.env, PORT: '8798', MOBILENET_WORKER_MODELS: model } });

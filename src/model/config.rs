@@ -328,7 +328,8 @@ impl MobileNetConfig {
     }
 }
 
-#[cfg(test)]
+// Native only: the kernels' tests are the ones that also run in wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

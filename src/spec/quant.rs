@@ -96,7 +96,8 @@ impl AddRequant {
     }
 }
 
-#[cfg(test)]
+// Native only: the kernels' tests are the ones that also run in wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -6,6 +6,7 @@ mod graph;
 mod labels;
 mod reader;
 mod recognise;
+mod tensors;
 
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case, deprecated, mismatched_lifetime_syntaxes, unsafe_op_in_unsafe_fn, missing_docs)]
 #[rustfmt::skip]

@@ -1,15 +1,13 @@
-// The npm package alone under the strictest policy a page can have and still run wasm:
-// `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'`, in Chromium. A control run
-// without 'wasm-unsafe-eval' must be blocked, which shows the policy is really enforced.
+// The npm package alone under the strictest policy a page can have and still run wasm (the
+// demo's: its own scripts and wasm, nothing else), in Chromium. A control run without
+// 'wasm-unsafe-eval' must be blocked, which shows the policy is really enforced.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { root, golden, launchChromium } from './harness.js';
-
-const STRICT = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.jpg': 'image/jpeg' };
+import { CSP as STRICT } from '../../scripts/serve.mjs';
+import { serveStatic } from '../../scripts/lib/static-server.mjs';
 const page = `<!doctype html><meta charset="utf-8"><title>csp</title><script type="module" src="/main.js"></script>`;
 const main = `
   window.__violations = [];
@@ -31,29 +29,18 @@ let base;
 let policy = STRICT;
 
 before(async () => {
-  server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x').pathname;
-    let body;
-    let file = url;
-    try {
-      if (url === '/') body = page;
-      else if (url === '/main.js') body = main;
-      else if (url === '/tench.jpg') body = readFileSync(path.join(golden, 'n01440764_tench.JPEG'));
-      else if (url.startsWith('/pkg/')) {
-        file = path.join(root, 'pkg', path.normalize(url.slice(5)));
-        if (!statSync(file).isFile()) throw new Error('not a file');
-        body = readFileSync(file);
-      } else throw new Error('not found');
-    } catch {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': url === '/' ? 'text/html' : types[path.extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': policy }).end(body);
+  server = await serveStatic({
+    mounts: [['/pkg/', path.join(root, 'pkg')]],
+    routes: {
+      '/': () => ({ body: page, type: 'text/html' }),
+      '/main.js': () => ({ body: main, type: 'text/javascript' }),
+      '/tench.jpg': () => ({ body: readFileSync(path.join(golden, 'n01440764_tench.JPEG')), type: 'image/jpeg' }),
+    },
+    headers: () => ({ 'Content-Security-Policy': policy }),
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${server.address().port}/`;
+  base = server.base;
 });
-after(() => server?.close());
+after(() => server?.stop());
 
 async function run() {
   const browser = await launchChromium();

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { root, golden, launchChromium, startDemoServer } from './harness.js';
+import { CSP } from '../../scripts/serve.mjs';
 
 const tench = path.join(golden, 'n01440764_tench.JPEG');
 const results = path.join(root, 'test-results');
@@ -47,7 +48,7 @@ test('fake webcam: live top-1 is the photo\'s class, latency figures shown, 10 s
       new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
     });
     const response = await page.goto(base);
-    assert.equal(response.headers()['content-security-policy'], "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'", 'served under the strict CSP');
+    assert.equal(response.headers()['content-security-policy'], CSP, 'served under the strict CSP');
     await page.waitForFunction(() => /tench/.test(document.querySelector('[data-testid=top1-label]').textContent), null, { timeout: 20000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=p99-ms]').textContent) > 0, null, { timeout: 20000 });
 

@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import webpack from 'webpack';
 import { root, golden, launchChromium } from './harness.js';
+import { serveStatic } from '../../scripts/lib/static-server.mjs';
 
 const tench = path.join(golden, 'n01440764_tench.JPEG');
 
@@ -53,23 +53,15 @@ test('webpack 5 bundles it into a page that classifies in Chromium', async () =>
   assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
   writeFileSync(path.join(dist, 'index.html'), '<!doctype html><script src="main.js"></script>');
   writeFileSync(path.join(dist, 'tench.jpg'), readFileSync(tench));
-  const server = createServer((req, res) => {
-    try {
-      const file = path.join(dist, new URL(req.url, 'http://x').pathname.replace(/^\/$/, '/index.html'));
-      const type = file.endsWith('.wasm') ? 'application/wasm' : file.endsWith('.js') ? 'text/javascript' : file.endsWith('.html') ? 'text/html' : 'application/octet-stream';
-      const body = readFileSync(file);
-      res.writeHead(200, { 'Content-Type': type }).end(body);
-    } catch { res.writeHead(404).end(); }
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const server = await serveStatic({ mounts: [['/', dist]] });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.goto(server.base);
     await page.waitForFunction(() => document.title.startsWith('top1:'), null, { timeout: 30000 });
     assert.match(await page.title(), /^top1:0:tench/);
   } finally {
     await browser.close();
-    server.close();
+    await server.stop();
   }
 });

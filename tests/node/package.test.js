@@ -7,12 +7,11 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Classifier } from '../../pkg/node.js';
+import { goldenDir, modelsDir as models, root } from '../../scripts/lib/models.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
-const golden = path.join(modelsDir, '../golden/imagenet-samples');
+const modelsDir = models();
+const golden = goldenDir();
 const first50 = (await readdir(golden)).sort().slice(0, 50).map((f) => path.join(golden, f));
 
 // V3 files run with quantization emulation (activations rounded onto their uint8 grid), which

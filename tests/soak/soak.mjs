@@ -8,18 +8,18 @@
 // with fewer iterations.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { goldenDir, modelsDir as models, root } from '../../scripts/lib/models.mjs';
 
 // A forced GC without --expose-gc on the command line (node --test spawns its own processes).
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
-const golden = path.join(modelsDir, '../golden/imagenet-samples');
+const modelsDir = models();
+const golden = goldenDir();
 
 /** RGBA sizes cycled through, largest included so that warm-up reaches the peak. */
 export const SIZES = [[1, 1], [17, 9], [224, 224], [640, 480], [1920, 1080], [99, 1000], [3000, 2000], [480, 640]];

@@ -10,11 +10,11 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goldenDir, modelsDir as models, root } from '../../../scripts/lib/models.mjs';
 
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const root = path.resolve(here, '../..');
-const modelsDir = process.env.MOBILENET_MODELS_DIR ?? path.join(root, '../shared/models');
-const golden = path.join(modelsDir, '../golden/imagenet-samples');
+const modelsDir = models();
+const golden = goldenDir();
 const port = 20000 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
 let workerd;

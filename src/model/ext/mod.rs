@@ -7,7 +7,8 @@
 
 mod flex;
 pub(crate) mod reference;
-#[cfg(test)]
+// Native only: the kernels' tests are the ones that also run in wasm.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 use burn::backend::tensor::{FloatTensor, IntTensor};
@@ -141,6 +142,7 @@ pub(crate) trait KernelBackend: burn::backend::Backend {
 
 /// Implements [`KernelBackend`] for a backend with burn's own ops: the default implementation,
 /// which any backend without kernels of its own takes with one line.
+#[cfg(feature = "ndarray")]
 macro_rules! burn_ops_backend {
     ($backend:ty) => {
         impl KernelBackend for $backend {

@@ -1,0 +1,213 @@
+//! The values of a file's constant tensors: dequantized floats, integers with their zero points
+//! removed, scalars, and the quantization of activation tensors.
+
+use super::reader::{DType, TfliteFile};
+use crate::error::{Error, Result};
+use crate::spec::QParams;
+
+impl TfliteFile<'_> {
+    /// Dequantized values of a constant tensor: float32 as stored, uint8/int8 as
+    /// `scale * (q - zero_point)` per tensor or per channel, int32 biases as `scale * q`.
+    pub(crate) fn dequantize(&self, index: usize) -> Result<Vec<f32>> {
+        let t = &self.tensors[index];
+        let (start, len) = t
+            .data
+            .ok_or_else(|| Error::ModelFormat(format!("tensor {:?} has no data", t.name)))?;
+        let raw = &self.bytes[start..start + len];
+        if t.dtype == DType::F32 {
+            return Ok(raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect());
+        }
+        let q = t.quantization.as_ref().ok_or_else(|| {
+            Error::ModelFormat(format!(
+                "quantized tensor {:?} without quantization",
+                t.name
+            ))
+        })?;
+        let channels = q.scale.len();
+        // One scale and zero point: a plain loop (this runs once per load, in the engine's
+        // baseline code).
+        if channels == 1 && q.zero_point.len() == 1 {
+            let (s, z) = (q.scale[0], q.zero_point[0] as f32);
+            match t.dtype {
+                DType::U8 => return Ok(raw.iter().map(|&v| s * (v as f32 - z)).collect()),
+                DType::I8 => return Ok(raw.iter().map(|&v| s * (v as i8 as f32 - z)).collect()),
+                _ => {}
+            }
+        }
+        // Index of the channel an element belongs to, for per-channel quantization.
+        let inner: usize = if channels > 1 {
+            if q.axis >= t.shape.len() || t.shape[q.axis] != channels {
+                return Err(Error::ModelFormat(format!(
+                    "tensor {:?}: {channels} scales for axis {} of shape {:?}",
+                    t.name, q.axis, t.shape
+                )));
+            }
+            t.shape[q.axis + 1..].iter().product()
+        } else {
+            1
+        };
+        let params = |i: usize| -> (f32, f32) {
+            let c = if channels > 1 {
+                (i / inner) % channels
+            } else {
+                0
+            };
+            (q.scale[c], q.zero_point[c] as f32)
+        };
+        let values: Vec<f32> = match t.dtype {
+            DType::U8 => raw
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let (s, z) = params(i);
+                    s * (v as f32 - z)
+                })
+                .collect(),
+            DType::I8 => raw
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let (s, z) = params(i);
+                    s * (v as i8 as f32 - z)
+                })
+                .collect(),
+            DType::I32 => raw
+                .chunks_exact(4)
+                .enumerate()
+                .map(|(i, b)| {
+                    let (s, z) = params(i);
+                    s * (i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 - z)
+                })
+                .collect(),
+            _ => {
+                return Err(Error::ModelUnsupported(format!(
+                    "tensor {:?} has element type {:?}",
+                    t.name, t.dtype
+                )));
+            }
+        };
+        Ok(values)
+    }
+
+    /// Integer values of a constant quantized tensor, zero point removed: uint8 / int8 as
+    /// `q - zero_point` (per tensor or per channel), int32 (biases) as stored. With its scales,
+    /// one per tensor or per channel of [`Quantization::axis`].
+    pub(crate) fn integers(&self, index: usize) -> Result<(Vec<i32>, Vec<f32>)> {
+        let t = &self.tensors[index];
+        let (start, len) = t
+            .data
+            .ok_or_else(|| Error::ModelFormat(format!("tensor {:?} has no data", t.name)))?;
+        let raw = &self.bytes[start..start + len];
+        let q = t.quantization.as_ref().ok_or_else(|| {
+            Error::ModelUnsupported(format!("tensor {:?} is not quantized", t.name))
+        })?;
+        let channels = q.scale.len();
+        if q.zero_point.len() != channels {
+            return Err(Error::ModelFormat(format!(
+                "tensor {:?}: {channels} scales and {} zero points",
+                t.name,
+                q.zero_point.len()
+            )));
+        }
+        if channels == 1 {
+            let z = q.zero_point[0] as i32;
+            let values = match t.dtype {
+                DType::U8 => raw.iter().map(|&v| v as i32 - z).collect(),
+                DType::I8 => raw.iter().map(|&v| v as i8 as i32 - z).collect(),
+                DType::I32 => raw
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) - z)
+                    .collect(),
+                other => {
+                    return Err(Error::ModelUnsupported(format!(
+                        "tensor {:?} has element type {other:?}",
+                        t.name
+                    )));
+                }
+            };
+            return Ok((values, q.scale.clone()));
+        }
+        let inner: usize = if channels > 1 {
+            if q.axis >= t.shape.len() || t.shape[q.axis] != channels {
+                return Err(Error::ModelFormat(format!(
+                    "tensor {:?}: {channels} scales for axis {} of shape {:?}",
+                    t.name, q.axis, t.shape
+                )));
+            }
+            t.shape[q.axis + 1..].iter().product()
+        } else {
+            1
+        };
+        let zero = |i: usize| -> i32 {
+            let c = if channels > 1 {
+                (i / inner) % channels
+            } else {
+                0
+            };
+            q.zero_point[c] as i32
+        };
+        let values = match t.dtype {
+            DType::U8 => raw
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v as i32 - zero(i))
+                .collect(),
+            DType::I8 => raw
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v as i8 as i32 - zero(i))
+                .collect(),
+            DType::I32 => raw
+                .chunks_exact(4)
+                .enumerate()
+                .map(|(i, b)| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) - zero(i))
+                .collect(),
+            other => {
+                return Err(Error::ModelUnsupported(format!(
+                    "tensor {:?} has element type {other:?}",
+                    t.name
+                )));
+            }
+        };
+        Ok((values, q.scale.clone()))
+    }
+
+    /// The 8-bit quantization of an activation tensor in unsigned terms (an int8 tensor's zero
+    /// point shifted by 128, as its values are), or `None` when it is not per-tensor 8-bit.
+    pub(crate) fn activation_quant(&self, index: usize) -> Option<QParams> {
+        let t = &self.tensors[index];
+        let q = t.quantization.as_ref()?;
+        if q.scale.len() != 1 || q.zero_point.len() != 1 {
+            return None;
+        }
+        let shift = match t.dtype {
+            DType::U8 => 0,
+            DType::I8 => 128,
+            _ => return None,
+        };
+        let zero_point = q.zero_point[0] + shift;
+        let scale = q.scale[0];
+        ((0..=255).contains(&zero_point) && scale.is_finite() && scale > 0.0).then_some(
+            QParams {
+                scale,
+                zero_point: zero_point as i32,
+            },
+        )
+    }
+
+    /// The single value of a constant scalar tensor (e.g. the `+3` and `/6` of a hard-sigmoid).
+    pub(crate) fn scalar(&self, index: usize) -> Result<f32> {
+        let v = self.dequantize(index)?;
+        if v.len() != 1 {
+            return Err(Error::ModelUnsupported(format!(
+                "expected a scalar constant, found {} values in {:?}",
+                v.len(),
+                self.tensors[index].name
+            )));
+        }
+        Ok(v[0])
+    }
+}
