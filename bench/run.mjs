@@ -16,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { goldenDir, modelsDir as models, root } from '../scripts/lib/models.mjs';
+import { goldenDir, modelsDir as resolveModelsDir, root } from '../scripts/lib/models.mjs';
 import { serveStatic } from '../scripts/lib/static-server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const modelsDir = models();
+const modelsDir = resolveModelsDir();
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '50' },

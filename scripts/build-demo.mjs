@@ -7,9 +7,9 @@ import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import webpack from 'webpack';
 import config from '../webpack.config.js';
-import { labelsFile, modelFiles, modelFolders, modelsDir as models, root } from './lib/models.mjs';
+import { labelsFile, modelFiles, modelFolders, modelsDir as resolveModelsDir, root } from './lib/models.mjs';
 
-const modelsDir = models();
+const modelsDir = resolveModelsDir();
 const dist = path.join(root, 'www/dist');
 await rm(dist, { recursive: true, force: true });
 await mkdir(path.join(dist, 'models'), { recursive: true });

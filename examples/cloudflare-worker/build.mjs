@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { labelsFile, modelFiles, modelsDir as models, root } from '../../scripts/lib/models.mjs';
+import { labelsFile, modelFiles, modelsDir as resolveModelsDir, root } from '../../scripts/lib/models.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const modelsDir = models();
+const modelsDir = resolveModelsDir();
 const names = (process.env.MOBILENET_WORKER_MODELS ?? 'mobilenet_v2_1.0_224_quant,mobilenet_v3_small_1.0_224_uint8,mobilenet_v1_0.25_128_quant').split(',');
 const out = path.resolve(process.env.MOBILENET_WORKER_OUT ?? path.join(here, 'build'));
 const accuracy = JSON.parse(await readFile(path.join(root, 'www/golden-accuracy.json'), 'utf8')).top1;

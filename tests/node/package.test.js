@@ -8,9 +8,9 @@ import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Classifier } from '../../pkg/node.js';
-import { goldenDir, modelsDir as models, root } from '../../scripts/lib/models.mjs';
+import { goldenDir, modelsDir as resolveModelsDir, root } from '../../scripts/lib/models.mjs';
 
-const modelsDir = models();
+const modelsDir = resolveModelsDir();
 const golden = goldenDir();
 const first50 = (await readdir(golden)).sort().slice(0, 50).map((f) => path.join(golden, f));
 

@@ -12,13 +12,13 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { goldenDir, modelsDir as models, root } from '../../scripts/lib/models.mjs';
+import { goldenDir, modelsDir as resolveModelsDir, root } from '../../scripts/lib/models.mjs';
 
 // A forced GC without --expose-gc on the command line (node --test spawns its own processes).
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 
-const modelsDir = models();
+const modelsDir = resolveModelsDir();
 const golden = goldenDir();
 
 /** RGBA sizes cycled through, largest included so that warm-up reaches the peak. */

@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { goldenDir, modelsDir as models, root } from '../../../scripts/lib/models.mjs';
+import { goldenDir, modelsDir as resolveModelsDir, root } from '../../../scripts/lib/models.mjs';
 
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const modelsDir = models();
+const modelsDir = resolveModelsDir();
 const golden = goldenDir();
 const port = 20000 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
