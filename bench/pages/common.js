@@ -65,7 +65,7 @@ export async function bench(setup) {
       await infer();
       times.push(performance.now() - t);
     }
-    window.__bench = { coldStartMs, downloadBytes, times, top, modelTimes, note: window.__benchNote };
+    window.__bench = { coldStartMs, downloadBytes, times, top, modelTimes, note: window.__benchNote, buildMs: window.__benchBuildMs };
   } catch (e) {
     window.__benchError = `${e.message}\n${e.stack ?? ''}`;
   }

@@ -21,68 +21,28 @@ fn taps(g: &Window, oy: usize, ox: usize) -> impl Iterator<Item = (usize, usize)
     })
 }
 
-/// A float convolution of one image: `x` `[h, w, cin]`, `w` HWIO, `res` `[oh, ow, cout]`.
-pub(crate) fn conv_f32(
+/// Every output of `conv` over one `h × w` image, `[oh, ow, cout]`: from `init(channel)`, then
+/// `step(sum, input index, weight index)` over its taps inside the image in HWIO order.
+fn convolve<A: Copy + Default>(
     conv: &Conv,
-    x: &[f32],
     (h, w): (usize, usize),
-    weights: &[f32],
-    bias: &[f32],
-    res: Option<&[f32]>,
-    e: &Epilogue,
-) -> Vec<f32> {
+    init: impl Fn(usize) -> A,
+    step: impl Fn(A, usize, usize) -> A,
+) -> Vec<A> {
     let g = conv.window(h, w);
     let (cin, cout) = (conv.in_channels, conv.out_channels);
     let per_group = cin / conv.groups;
     let outs_per_group = cout / conv.groups;
-    let mut out = vec![0.0; g.oh * g.ow * cout];
+    let mut out = vec![A::default(); g.oh * g.ow * cout];
     for oy in 0..g.oh {
         for ox in 0..g.ow {
             for co in 0..cout {
                 let group = co / outs_per_group;
-                let mut acc = bias[co];
+                let mut acc = init(co);
                 for (pixel, tap) in taps(&g, oy, ox) {
                     for ci in 0..per_group {
-                        let xv = x[pixel * cin + group * per_group + ci];
-                        let wv = weights[(tap * per_group + ci) * cout + co];
-                        acc = mul_add(xv, wv, acc);
-                    }
-                }
-                let o = (oy * g.ow + ox) * cout + co;
-                out[o] = match res {
-                    Some(r) => e.apply(acc) + r[o],
-                    None => e.apply(acc),
-                };
-            }
-        }
-    }
-    out
-}
-
-/// The exact accumulators `bias + Σ (x − zx) · w` of an int8 convolution of one image
-/// (padding reads as the zero point), `[oh, ow, cout]`.
-pub(crate) fn accumulate_int8(
-    conv: &Conv,
-    x: &[u8],
-    (h, w): (usize, usize),
-    weights: &[i16],
-    bias: &[i32],
-    zero_point: i32,
-) -> Vec<i32> {
-    let g = conv.window(h, w);
-    let (cin, cout) = (conv.in_channels, conv.out_channels);
-    let per_group = cin / conv.groups;
-    let outs_per_group = cout / conv.groups;
-    let mut out = vec![0; g.oh * g.ow * cout];
-    for oy in 0..g.oh {
-        for ox in 0..g.ow {
-            for co in 0..cout {
-                let group = co / outs_per_group;
-                let mut acc = bias[co];
-                for (pixel, tap) in taps(&g, oy, ox) {
-                    for ci in 0..per_group {
-                        let xv = x[pixel * cin + group * per_group + ci] as i32 - zero_point;
-                        acc += xv * weights[(tap * per_group + ci) * cout + co] as i32;
+                        let xi = pixel * cin + group * per_group + ci;
+                        acc = step(acc, xi, (tap * per_group + ci) * cout + co);
                     }
                 }
                 out[(oy * g.ow + ox) * cout + co] = acc;
@@ -90,6 +50,47 @@ pub(crate) fn accumulate_int8(
         }
     }
     out
+}
+
+/// A float convolution of one image: `x` `[h, w, cin]`, `w` HWIO, `res` `[oh, ow, cout]`.
+pub(crate) fn conv_f32(
+    conv: &Conv,
+    x: &[f32],
+    hw: (usize, usize),
+    weights: &[f32],
+    bias: &[f32],
+    res: Option<&[f32]>,
+    e: &Epilogue,
+) -> Vec<f32> {
+    let sums = convolve(
+        conv,
+        hw,
+        |co| bias[co],
+        |acc, xi, wi| mul_add(x[xi], weights[wi], acc),
+    );
+    let out = sums.into_iter().map(|acc| e.apply(acc));
+    match res {
+        Some(r) => out.zip(r).map(|(v, r)| v + r).collect(),
+        None => out.collect(),
+    }
+}
+
+/// The exact accumulators `bias + Σ (x − zx) · w` of an int8 convolution of one image
+/// (padding reads as the zero point), `[oh, ow, cout]`.
+pub(crate) fn accumulate_int8(
+    conv: &Conv,
+    x: &[u8],
+    hw: (usize, usize),
+    weights: &[i16],
+    bias: &[i32],
+    zero_point: i32,
+) -> Vec<i32> {
+    convolve(
+        conv,
+        hw,
+        |co| bias[co],
+        |acc, xi, wi| acc + (x[xi] as i32 - zero_point) * weights[wi] as i32,
+    )
 }
 
 /// Requantizes accumulators as [`Requant`] defines it, adding `residual` when it says so.

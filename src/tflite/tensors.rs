@@ -190,12 +190,10 @@ impl TfliteFile<'_> {
         };
         let zero_point = q.zero_point[0] + shift;
         let scale = q.scale[0];
-        ((0..=255).contains(&zero_point) && scale.is_finite() && scale > 0.0).then_some(
-            QParams {
-                scale,
-                zero_point: zero_point as i32,
-            },
-        )
+        ((0..=255).contains(&zero_point) && scale.is_finite() && scale > 0.0).then_some(QParams {
+            scale,
+            zero_point: zero_point as i32,
+        })
     }
 
     /// The single value of a constant scalar tensor (e.g. the `+3` and `/6` of a hard-sigmoid).

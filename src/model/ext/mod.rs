@@ -245,13 +245,8 @@ pub(crate) fn block_f32(
         && expand.is_some()
         && 4 * n * h * w * expanded >= FUSE_FROM_BYTES;
     if !fused {
-        let mut y = x.clone();
-        if let (Some(w), Some((c, e))) = (expand, b.expand) {
-            y = conv_f32(y, w, None, c, e, ops);
-        }
-        y = conv_f32(y, depthwise, None, b.depthwise.0, b.depthwise.1, ops);
-        let residual = b.residual.then_some(x);
-        return conv_f32(y, project, residual, b.project.0, b.project.1, ops);
+        let conv = |x, w, (c, e): (Conv, Epilogue), r| conv_f32(x, w, r, c, e, ops);
+        return in_turn(x, expand, depthwise, project, b, conv);
     }
     Tensor::from_dispatch(<Dispatch as KernelBackend>::block_f32(
         x.into_dispatch(),
@@ -315,6 +310,24 @@ pub(crate) fn conv_int8_real(
         conv,
         input_zero_point,
     ))
+}
+
+/// A block's convolutions one after the other through `conv(x, weights, (conv, epilogue),
+/// residual)`.
+pub(crate) fn in_turn(
+    x: Tensor<4>,
+    expand: Option<Weights>,
+    depthwise: Weights,
+    project: Weights,
+    b: Block,
+    conv: impl Fn(Tensor<4>, Weights, (Conv, Epilogue), Option<Tensor<4>>) -> Tensor<4>,
+) -> Tensor<4> {
+    let mut y = x.clone();
+    if let (Some(w), Some(c)) = (expand, b.expand) {
+        y = conv(y, w, c, None);
+    }
+    y = conv(y, depthwise, b.depthwise, None);
+    conv(y, project, b.project, b.residual.then_some(x))
 }
 
 /// A block's weights as the extension takes them.

@@ -92,12 +92,7 @@ pub(crate) fn block_f32(
     let conv = |x: Tensor<4>, (w, bias): Weights, (c, e): (Conv, Epilogue), r| {
         conv_f32(x, unpack_f32(&c, w), bias, r, c, e)
     };
-    let mut y = x.clone();
-    if let (Some(w), Some(c)) = (expand, b.expand) {
-        y = conv(y, w, c, None);
-    }
-    y = conv(y, depthwise, b.depthwise, None);
-    conv(y, project, b.project, b.residual.then_some(x))
+    super::in_turn(x, expand, depthwise, project, b, conv)
 }
 
 /// The kernels' int8 layout → HWIO weights (i32) and the plain bias. The layout is read from
