@@ -5,15 +5,18 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::decode::{self, MAX_DECODED_BYTES};
+use crate::describe::{self, LabelsSource, ModelInfo};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::int8::Layout;
 use crate::kernels::select::selected;
 use crate::model::ext::Ops;
-use crate::model::{MobileNet, MobileNetConfig, Output, QuantMobileNet, generated_weights};
+use crate::model::{
+    Architecture, MobileNet, MobileNetConfig, Output, QuantMobileNet, generated_weights,
+};
 use crate::preprocess::{self, PixelFormat, Pixels};
 use crate::spec::InputScaling;
 use crate::stats::{Recorder, Stats};
-use crate::tflite;
+use crate::tflite::{self, OutputActivation};
 
 /// One ranked class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,6 +68,10 @@ impl std::str::FromStr for Precision {
 pub struct LoadOptions {
     /// Labels overriding the file's (one per class, or per output).
     pub labels: Option<Vec<String>>,
+    /// ImageNet's 1000 class names, used for a 1000- or 1001-class output that has no labels of
+    /// its own (the caller has them: the package bundles them, the CLI reads the models
+    /// directory's).
+    pub imagenet_labels: Option<Vec<String>>,
     /// The arithmetic; default int8 where the file allows it.
     pub precision: Option<Precision>,
     /// Hex sha256 of each file, when the caller has it already; computed otherwise.
@@ -80,45 +87,16 @@ enum Net {
     Int8(QuantMobileNet),
 }
 
-/// What a loaded model is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelInfo {
-    /// e.g. `"MobileNetV2"`.
-    pub version: String,
-    /// Width multiplier α.
-    pub width_multiplier: f32,
-    /// Input side.
-    pub resolution: usize,
-    /// Number of classes (background excluded).
-    pub num_classes: usize,
-    /// Parameters (BatchNorm folded).
-    pub parameters: usize,
-    /// Length of `embed`'s vector.
-    pub embedding_size: usize,
-    /// Hex sha256 of the model file (files joined by `+` for a split model).
-    pub sha256: String,
-    /// Bytes of the model file(s).
-    pub model_bytes: usize,
-    /// Whether activations are rounded onto the file's quantization grid (V3 files).
-    pub quantization_emulated: bool,
-    /// The arithmetic it runs in.
-    pub precision: Precision,
-    /// For int8: `"relaxed-dot"` when its products run on the relaxed-SIMD dot product of
-    /// bytes (where the engine computes it exactly: x86 with AVX-VNNI), `"dot16"` on 16-bit
-    /// products. The outputs are the same.
-    pub int8_products: Option<&'static str>,
-}
-
 /// A ready-to-use MobileNet classifier.
 #[derive(Debug)]
 pub struct Classifier {
     model: Net,
     config: MobileNetConfig,
-    parameters: usize,
-    embedding_size: usize,
+    arch: Architecture,
+    output: OutputActivation,
     /// One label per model output.
     labels: Vec<String>,
+    labels_source: LabelsSource,
     /// 1 when output 0 is TF's "background".
     first_class: usize,
     scaling: InputScaling,
@@ -127,33 +105,6 @@ pub struct Classifier {
     sha256: String,
     model_bytes: usize,
     quantization_emulated: bool,
-}
-
-fn output_labels(
-    labels: Option<Vec<String>>,
-    outputs: usize,
-    first_class: usize,
-) -> Result<Vec<String>> {
-    match labels {
-        None => Ok((0..outputs)
-            .map(|i| {
-                if i < first_class {
-                    "background".into()
-                } else {
-                    format!("class {}", i - first_class)
-                }
-            })
-            .collect()),
-        Some(l) if l.len() == outputs => Ok(l),
-        Some(l) if first_class == 1 && l.len() + 1 == outputs => {
-            Ok(std::iter::once("background".to_string()).chain(l).collect())
-        }
-        Some(l) => Err(Error::Labels(format!(
-            "{} labels for a model with {} classes",
-            l.len(),
-            outputs - first_class
-        ))),
-    }
 }
 
 impl Classifier {
@@ -181,6 +132,7 @@ impl Classifier {
     ) -> Result<Self> {
         let LoadOptions {
             labels,
+            imagenet_labels,
             precision,
             sha256,
             ops,
@@ -197,11 +149,11 @@ impl Classifier {
                 Precision::Float32 => tflite::Forms::Float,
             }
         })?;
-        let arch = loaded.config.architecture();
+        let arch = loaded.arch.clone();
         if precision == Some(Precision::Int8) && loaded.quant.is_none() {
             return Err(Error::ModelUnsupported(format!(
-                "{} has no int8 form here (the int8 model runs fully quantized MobileNet V1 \
-                 and V2 files); use precision 'float32'",
+                "this {} has no int8 form here (the int8 model runs fully quantized files); \
+                 use precision 'float32'",
                 loaded.config.version.name()
             )));
         }
@@ -234,15 +186,25 @@ impl Classifier {
                 Net::Float(MobileNet::new(&arch, next, ops, device))
             }
         };
-        let mut classifier = Self::assemble(
+        let first_class = usize::from(loaded.config.num_classes == 1001);
+        let outputs = loaded.config.num_classes;
+        let (labels, labels_source) =
+            describe::labels(labels, loaded.labels, imagenet_labels, outputs, first_class)?;
+        let mut classifier = Self {
             model,
-            loaded.config,
-            labels.or(loaded.labels),
-            loaded.input_scaling,
-            device,
-            loaded.sha256.join("+"),
-            loaded.bytes,
-        )?;
+            config: loaded.config,
+            arch,
+            output: loaded.output,
+            labels,
+            labels_source,
+            first_class,
+            scaling: loaded.input_scaling,
+            device: device.clone(),
+            recorder: Recorder::default(),
+            sha256: loaded.sha256.join("+"),
+            model_bytes: loaded.bytes,
+            quantization_emulated: false,
+        };
         classifier.quantization_emulated =
             precision == Precision::Float32 && loaded.quantization_emulated;
         classifier
@@ -261,33 +223,21 @@ impl Classifier {
             Ops::Kernels,
             device,
         ));
-        let scaling = InputScaling::MOBILENET;
-        Self::assemble(model, config, None, scaling, device, String::new(), 0)
-    }
-
-    fn assemble(
-        model: Net,
-        config: MobileNetConfig,
-        labels: Option<Vec<String>>,
-        scaling: InputScaling,
-        device: &Device,
-        sha256: String,
-        model_bytes: usize,
-    ) -> Result<Self> {
-        let arch = config.architecture();
-        let first_class = usize::from(config.num_classes == 1001);
+        let (labels, labels_source) =
+            describe::labels(None, None, None, config.num_classes, 0)?;
         Ok(Self {
             model,
             config,
-            parameters: arch.parameters(),
-            embedding_size: arch.embedding_len(),
-            labels: output_labels(labels, config.num_classes, first_class)?,
-            first_class,
-            scaling,
+            arch,
+            output: OutputActivation::Softmax,
+            labels,
+            labels_source,
+            first_class: 0,
+            scaling: InputScaling::MobileNet,
             device: device.clone(),
             recorder: Recorder::default(),
-            sha256,
-            model_bytes,
+            sha256: String::new(),
+            model_bytes: 0,
             quantization_emulated: false,
         })
     }
@@ -303,9 +253,13 @@ impl Classifier {
             version: self.config.version.name().into(),
             width_multiplier: self.config.width_multiplier,
             resolution: self.config.resolution,
+            minimalistic: self.config.minimalistic,
+            head: describe::head(&self.arch, self.output),
             num_classes: self.config.num_classes - self.first_class,
-            parameters: self.parameters,
-            embedding_size: self.embedding_size,
+            parameters: self.arch.parameters(),
+            embedding_size: self.arch.embedding_len(),
+            input_scaling: describe::scaling(self.scaling),
+            labels_source: self.labels_source,
             sha256: self.sha256.clone(),
             model_bytes: self.model_bytes,
             quantization_emulated: self.quantization_emulated,
@@ -389,9 +343,14 @@ impl Classifier {
         Ok(self.top_k(&logits, top_k))
     }
 
-    /// Ranks raw outputs: softmax over every output (as the TF graphs do), background skipped.
+    /// Ranks raw outputs: softmax over every output (as the TF graphs do), or a sigmoid per
+    /// output where the graph ends on one; background skipped.
     pub fn top_k(&self, outputs: &[f32], k: usize) -> Vec<Prediction> {
-        rank(outputs, self.first_class, k)
+        let probabilities = match self.output {
+            OutputActivation::Softmax => softmax(outputs),
+            OutputActivation::Sigmoid => outputs.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect(),
+        };
+        rank(&probabilities, self.first_class, k)
             .into_iter()
             .map(|(i, probability)| Prediction {
                 index: i - self.first_class,
@@ -416,10 +375,10 @@ impl Classifier {
 }
 
 /// The `k` most probable outputs from `first_class` on, as `(output index, probability)`, most
-/// probable first, ties in index order; probabilities are the softmax over all outputs.
-pub fn rank(outputs: &[f32], first_class: usize, k: usize) -> Vec<(usize, f32)> {
-    let probabilities = softmax(outputs);
-    let mut order: Vec<usize> = (first_class.min(outputs.len())..outputs.len()).collect();
+/// probable first, ties in index order.
+pub fn rank(probabilities: &[f32], first_class: usize, k: usize) -> Vec<(usize, f32)> {
+    let n = probabilities.len();
+    let mut order: Vec<usize> = (first_class.min(n)..n).collect();
     order.sort_by(|&a, &b| {
         probabilities[b]
             .total_cmp(&probabilities[a])

@@ -22,6 +22,7 @@
 pub mod catalog;
 pub mod classifier;
 pub mod decode;
+mod describe;
 pub mod error;
 pub mod fuzzing;
 pub(crate) mod kernels;
@@ -34,7 +35,8 @@ pub mod tflite;
 mod web;
 
 pub use burn::tensor::Device;
-pub use classifier::{Classifier, LoadOptions, ModelInfo, Precision, Prediction, softmax};
+pub use classifier::{Classifier, LoadOptions, Precision, Prediction, softmax};
+pub use describe::{LabelsSource, ModelInfo};
 pub use error::{Error, Result};
 pub use model::ext::Ops;
 pub use model::{MobileNetConfig, Version};

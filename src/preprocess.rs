@@ -146,9 +146,6 @@ pub(crate) fn to_tensor(
     scaling: InputScaling,
     device: &Device,
 ) -> Tensor<4> {
-    let hwc: Vec<f32> = crop
-        .iter()
-        .map(|&v| (v as f32 - scaling.zero_point) * scaling.scale)
-        .collect();
+    let hwc: Vec<f32> = crop.iter().map(|&v| scaling.apply(v)).collect();
     Tensor::from_data(TensorData::new(hwc, [1, size, size, 3]), device)
 }

@@ -8,6 +8,7 @@ fn config(version: Version, width: f32, resolution: usize) -> MobileNetConfig {
         width_multiplier: width,
         resolution,
         num_classes: 1000,
+        minimalistic: false,
     }
 }
 

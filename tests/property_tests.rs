@@ -61,7 +61,7 @@ proptest! {
     /// index order, the first being the largest output; probabilities in [0, 1].
     #[test]
     fn top_k_is_sorted_distinct_and_starts_at_the_maximum(outputs in prop::collection::vec(-50.0f32..50.0, 1..1100), k in 0usize..20, first in 0usize..2) {
-        let top = rank(&outputs, first, k);
+        let top = rank(&softmax(&outputs), first, k);
         let candidates = outputs.len().saturating_sub(first);
         prop_assert_eq!(top.len(), k.min(candidates));
         let mut seen = std::collections::HashSet::new();

@@ -135,10 +135,15 @@ mod cli {
         std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
     }
 
-    fn default_labels() -> Option<Vec<String>> {
-        models_dir(Path::new("."))
-            .ok()
-            .and_then(|d| imagenet_labels(&d).ok())
+    /// The models directory: `MOBILENET_MODELS_DIR`, else the one beside this crate's source
+    /// (whatever the working directory).
+    fn models() -> Result<PathBuf> {
+        models_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+    }
+
+    /// ImageNet's class names from the models directory, for files without labels of their own.
+    fn imagenet() -> Option<Vec<String>> {
+        models().ok().and_then(|d| imagenet_labels(&d).ok())
     }
 
     fn load(args: &ModelArgs) -> Result<Classifier> {
@@ -155,15 +160,10 @@ mod cli {
             ),
             None => None,
         };
-        // Labels: given, else packed in the file, else the models directory's ImageNet list.
-        let labels = labels.or_else(|| {
-            refs.iter()
-                .all(|f| mobilenet_wasm::tflite::embedded_labels(f).is_none())
-                .then(default_labels)
-                .flatten()
-        });
+        // Labels: given, else packed in the file, else ImageNet's names for 1000 / 1001 outputs.
         let options = LoadOptions {
             labels,
+            imagenet_labels: imagenet(),
             precision: args.precision,
             ..LoadOptions::default()
         };
@@ -185,7 +185,7 @@ mod cli {
         limit: Option<usize>,
         threads: Option<usize>,
     ) -> Result<EvalReport> {
-        let wnids = imagenet_wnids(&models_dir(Path::new("."))?)?;
+        let wnids = imagenet_wnids(&models()?)?;
         let mut images: Vec<(PathBuf, usize)> = Vec::new();
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?
@@ -366,7 +366,11 @@ mod cli {
             Command::Info { files } => {
                 let bytes: Vec<Vec<u8>> = files.iter().map(|p| read(p)).collect::<Result<_>>()?;
                 let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
-                let clf = Classifier::from_tflite(&refs, None, &Device::flex())?;
+                let options = LoadOptions {
+                    imagenet_labels: imagenet(),
+                    ..LoadOptions::default()
+                };
+                let clf = Classifier::from_tflite_with(&refs, options, &Device::flex())?;
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&clf.info()).expect("serialisable")
@@ -385,7 +389,7 @@ mod cli {
                 let device = backend.device();
                 let mut rows = Vec::new();
                 if model.is_empty() {
-                    for entry in catalog::discover(&models_dir(Path::new("."))?)? {
+                    for entry in catalog::discover(&models()?)? {
                         if entry.reference_accuracy.is_none() {
                             continue;
                         }

@@ -44,6 +44,9 @@ pub struct MobileNetConfig {
     pub resolution: usize,
     /// Outputs of the classifier (1001 for the TF files: index 0 is "background").
     pub num_classes: usize,
+    /// MobileNetV3's minimalistic variant (ReLU and 3×3 kernels throughout, no squeeze-excite).
+    #[serde(default)]
+    pub minimalistic: bool,
 }
 
 /// One convolution of an architecture: its geometry and the activation that follows it.
@@ -56,14 +59,25 @@ pub(crate) struct ConvSpec {
 }
 
 impl ConvSpec {
-    fn new(cin: usize, cout: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
+    pub(super) fn new(
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        activation: Activation,
+    ) -> Self {
         Self {
             conv: Conv::full(cin, cout, kernel, stride),
             activation,
         }
     }
 
-    fn depthwise(channels: usize, kernel: usize, stride: usize, activation: Activation) -> Self {
+    pub(super) fn depthwise(
+        channels: usize,
+        kernel: usize,
+        stride: usize,
+        activation: Activation,
+    ) -> Self {
         Self {
             conv: Conv::depthwise(channels, kernel, stride),
             activation,
@@ -104,10 +118,9 @@ pub(crate) struct Architecture {
     pub blocks: Vec<BlockSpec>,
     /// 1×1 convolution before global pooling (V2: 1280, V3: 576 / 960).
     pub last_conv: Option<ConvSpec>,
-    /// 1×1 convolution after global pooling (V3: 1024 / 1280, hard-swish).
-    pub pre_logits: Option<ConvSpec>,
-    /// The classifier (1×1 convolution producing the logits).
-    pub classifier: ConvSpec,
+    /// The dense layers after global pooling, as 1×1 convolutions on the pooled map (V3's
+    /// 1024 / 1280 hard-swish layer, a user's hidden layers), the last giving the outputs.
+    pub head: Vec<ConvSpec>,
 }
 
 impl Architecture {
@@ -124,8 +137,7 @@ impl Architecture {
             v.push(b.project);
         }
         v.extend(self.last_conv);
-        v.extend(self.pre_logits);
-        v.push(self.classifier);
+        v.extend(self.head.iter().copied());
         v
     }
 
@@ -134,9 +146,14 @@ impl Architecture {
         self.convs().iter().map(|c| c.conv.parameters()).sum()
     }
 
-    /// Length of the embedding returned by `embed` (the classifier's input).
+    /// The layer producing the outputs.
+    pub(crate) fn classifier(&self) -> &ConvSpec {
+        self.head.last().expect("an architecture has a head")
+    }
+
+    /// Length of the embedding returned by `embed` (the last dense layer's input).
     pub(crate) fn embedding_len(&self) -> usize {
-        self.classifier.conv.in_channels
+        self.classifier().conv.in_channels
     }
 }
 
@@ -151,15 +168,34 @@ pub(crate) fn make_divisible(v: f32, divisor: usize) -> usize {
     n
 }
 
-use Activation::{HardSwish as HS, Relu as RE, Relu6 as R6};
+pub(super) use Activation::{HardSwish as HS, Relu as RE, Relu6 as R6};
+
+/// Whose definition of the architecture: TF-slim's (the published files) or Keras
+/// applications' (a user's own exports), which scale MobileNetV3's expansions differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tables {
+    Slim,
+    Keras,
+}
 
 impl MobileNetConfig {
-    /// The architecture this configuration implies.
+    /// The architecture this configuration implies: TF-slim's, or Keras' for the minimalistic
+    /// variant (which only Keras defines).
     pub(crate) fn architecture(&self) -> Architecture {
-        match self.version {
-            Version::V1 => self.v1(),
-            Version::V2 => self.v2(),
-            Version::V3Small | Version::V3Large => self.v3(),
+        self.architecture_of(if self.minimalistic {
+            Tables::Keras
+        } else {
+            Tables::Slim
+        })
+    }
+
+    /// The architecture by one definition's tables.
+    pub(crate) fn architecture_of(&self, tables: Tables) -> Architecture {
+        match (self.version, tables) {
+            (Version::V1, _) => self.v1(),
+            (Version::V2, _) => self.v2(),
+            (Version::V3Small | Version::V3Large, Tables::Slim) => self.v3(),
+            (Version::V3Small | Version::V3Large, Tables::Keras) => super::keras::v3(self),
         }
     }
 
@@ -202,8 +238,7 @@ impl MobileNetConfig {
             stem,
             blocks,
             last_conv: None,
-            pre_logits: None,
-            classifier: ConvSpec::new(cin, self.num_classes, 1, 1, Activation::None),
+            head: vec![ConvSpec::new(cin, self.num_classes, 1, 1, Activation::None)],
         }
     }
 
@@ -247,8 +282,7 @@ impl MobileNetConfig {
             stem,
             blocks,
             last_conv: Some(ConvSpec::new(cin, last, 1, 1, R6)),
-            pre_logits: None,
-            classifier: ConvSpec::new(last, self.num_classes, 1, 1, Activation::None),
+            head: vec![ConvSpec::new(last, self.num_classes, 1, 1, Activation::None)],
         }
     }
 
@@ -322,8 +356,10 @@ impl MobileNetConfig {
             stem,
             blocks,
             last_conv: Some(ConvSpec::new(cin, last, 1, 1, HS)),
-            pre_logits: Some(ConvSpec::new(last, head, 1, 1, HS)),
-            classifier: ConvSpec::new(head, self.num_classes, 1, 1, Activation::None),
+            head: vec![
+                ConvSpec::new(last, head, 1, 1, HS),
+                ConvSpec::new(head, self.num_classes, 1, 1, Activation::None),
+            ],
         }
     }
 }
@@ -339,6 +375,7 @@ mod tests {
             width_multiplier: width,
             resolution,
             num_classes: 1000,
+            minimalistic: false,
         }
     }
 

@@ -14,8 +14,8 @@ pub(crate) struct MobileNet {
     stem: ConvAct,
     blocks: Vec<InvertedResidual>,
     last_conv: Option<ConvAct>,
-    pre_logits: Option<ConvAct>,
-    classifier: ConvAct,
+    /// The dense layers after the pool (1×1 convolutions on the pooled map).
+    head: Vec<ConvAct>,
     #[module(skip)]
     ops: Ops,
 }
@@ -23,7 +23,7 @@ pub(crate) struct MobileNet {
 /// What one forward pass returns.
 #[derive(Debug)]
 pub(crate) struct Output {
-    /// Pre-classifier features `[N, D]`.
+    /// The last dense layer's input `[N, D]` (the features a custom head learns from).
     pub embedding: Tensor<2>,
     /// Classifier outputs `[N, classes]`.
     pub logits: Tensor<2>,
@@ -45,14 +45,16 @@ impl MobileNet {
             .map(|b| InvertedResidual::new(b, &mut next, device))
             .collect();
         let last_conv = arch.last_conv.map(|s| ConvAct::new(&s, next(&s), device));
-        let pre_logits = arch.pre_logits.map(|s| ConvAct::new(&s, next(&s), device));
-        let classifier = ConvAct::new(&arch.classifier, next(&arch.classifier), device);
+        let head = arch
+            .head
+            .iter()
+            .map(|s| ConvAct::new(s, next(s), device))
+            .collect();
         Self {
             stem,
             blocks,
             last_conv,
-            pre_logits,
-            classifier,
+            head,
             ops,
         }
     }
@@ -68,11 +70,12 @@ impl MobileNet {
             x = c.forward(x, ops);
         }
         x = global_pool(x);
-        if let Some(c) = &self.pre_logits {
-            x = c.forward(x, ops);
+        let (classifier, hidden) = self.head.split_last().expect("a network has a head");
+        for layer in hidden {
+            x = layer.forward(x, ops);
         }
         let embedding: Tensor<2> = x.clone().flatten(1, 3);
-        let logits = self.classifier.forward(x, ops).flatten(1, 3);
+        let logits = classifier.forward(x, ops).flatten(1, 3);
         Output { embedding, logits }
     }
 }

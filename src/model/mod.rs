@@ -3,6 +3,7 @@
 
 mod blocks;
 mod config;
+mod keras;
 pub(crate) mod ext;
 mod generated;
 mod mobilenet;
@@ -10,9 +11,9 @@ mod quant;
 mod quantized;
 
 pub(crate) use blocks::ConvWeights;
-pub(crate) use config::{Architecture, ConvSpec};
+pub(crate) use config::{Architecture, BlockSpec, ConvSpec, SqueezeExciteSpec, Tables};
 pub use config::{MobileNetConfig, Version};
 pub(crate) use generated::generated_weights;
 pub(crate) use mobilenet::{MobileNet, Output};
-pub(crate) use quant::{AddQuant, GraphQuant, IntWeights, PoolQuant, QuantConv};
+pub(crate) use quant::{AddQuant, GraphQuant, InputQuant, IntWeights, PoolQuant, QuantConv};
 pub(crate) use quantized::QuantMobileNet;

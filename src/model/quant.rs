@@ -3,9 +3,11 @@
 //!
 //! Activations are 8-bit with one scale and zero point per tensor. Both unsigned (uint8) and
 //! signed (int8) files are held in unsigned terms: an int8 value `q` is `q + 128` here, its zero
-//! point too, which changes no product `q − zero_point`.
+//! point too, which changes no difference `q − zero_point`. The few operations whose result
+//! depends on the file's own terms (those that add a zero point in floating point before
+//! rounding) are told which they are by [`GraphQuant::signed`].
 
-use crate::spec::{AddRequant, QParams};
+use crate::spec::{AddRequant, InputScaling, QParams};
 
 /// A convolution in integers, as TFLite runs it: `out = clamp(zo + round(M[c] · (bias[c] +
 /// Σ (x − zx) · w)), lo, hi)` with `M[c] = input scale × weight scale[c] / output scale`.
@@ -50,12 +52,12 @@ impl QuantConv {
     }
 }
 
-/// A residual addition of two quantized tensors into a third.
+/// An addition of two quantized tensors into a third.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct AddQuant {
-    /// The block's input (the residual).
+    /// The first operand (a block's input, the residual).
     pub a: QParams,
-    /// The block's output before the addition (the projection).
+    /// The second operand (the projection).
     pub b: QParams,
     /// The sum.
     pub output: QParams,
@@ -77,11 +79,52 @@ pub(crate) struct PoolQuant {
     pub output: QParams,
 }
 
-/// What the integer model needs beyond its convolutions.
+/// How the crop becomes the graph input's quanta.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum InputQuant {
+    /// The crop's bytes are the input's quanta: the TF1-era quantized MobileNets (uint8 input,
+    /// zero point 128), which TFLite's examples and tools feed raw pixels.
+    Raw(QParams),
+    /// The caller quantizes the float input (`scaling`) onto the input tensor's grid as TFLite's
+    /// Python examples do, `round_half_even(x / scale + zero_point)` in f32: a uint8 or int8
+    /// input calibrated on float values (the TF2 converter's).
+    Caller {
+        /// The float input the graph expects.
+        scaling: InputScaling,
+        /// The input tensor's quantization.
+        quant: QParams,
+        /// Whether the input tensor is int8 (its zero point is then `quant`'s less 128).
+        signed: bool,
+    },
+    /// A float input quantized by the graph's own QUANTIZE (XNNPACK's conversion:
+    /// `zo + round_half_even(clamp(x · (1 / scale)))`).
+    Graph {
+        /// The float input the graph expects.
+        scaling: InputScaling,
+        /// The quantization it is put on.
+        quant: QParams,
+    },
+}
+
+impl InputQuant {
+    /// The quantization the input quanta are on.
+    pub(crate) fn quant(&self) -> QParams {
+        match *self {
+            InputQuant::Raw(q) | InputQuant::Caller { quant: q, .. } | InputQuant::Graph { quant: q, .. } => q,
+        }
+    }
+}
+
+/// The integer plan of a whole graph beyond its convolutions.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GraphQuant {
-    /// Quantization of the graph's input image: the crop's bytes are its quanta.
-    pub input: QParams,
+    /// Whether the file's activations are int8 (else uint8).
+    pub signed: bool,
+    /// How the crop becomes the graph's input quanta.
+    pub input: InputQuant,
+    /// The stem's input quantization, when a QUANTIZE between 8-bit types requantizes the graph
+    /// input onto it.
+    pub stem_input: QParams,
     /// Per block of the architecture: the residual addition, if the block has one.
     pub adds: Vec<Option<AddQuant>>,
     /// The global pooling.

@@ -9,11 +9,11 @@ use burn::tensor::{DType, Device, FloatDType, Int, IntDType, Tensor, TensorData}
 use super::config::{Architecture, ConvSpec};
 use super::ext::{self, Ops};
 use super::mobilenet::Output;
-use super::quant::{GraphQuant, IntWeights, PoolQuant, QuantConv};
+use super::quant::{GraphQuant, InputQuant, IntWeights, PoolQuant, QuantConv};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{QWeights, qpack, qpacked_shape};
 use crate::kernels::gemm::int8::Layout;
-use crate::spec::{AddRequant, Conv, QParams, Requant};
+use crate::spec::{AddRequant, Conv, InputScaling, QParams, Requant};
 
 /// One 8-bit convolution with its packed weights and requantization.
 #[derive(Module, Debug)]
@@ -28,6 +28,9 @@ struct QConv {
     conv: Conv,
     #[module(skip)]
     requant: Requant,
+    /// The output's quantization.
+    #[module(skip)]
+    output: QParams,
 }
 
 impl QConv {
@@ -80,7 +83,13 @@ impl QConv {
                 hi: q.range.1,
                 add,
             },
+            output: q.output,
         }
+    }
+
+    /// The quantization of the layer's 8-bit output.
+    fn requant_output(&self) -> QParams {
+        self.output
     }
 
     fn weights(&self) -> ext::QWeights {
@@ -120,11 +129,11 @@ pub(crate) struct QuantMobileNet {
     stem: QConv,
     blocks: Vec<QBlock>,
     last_conv: Option<QConv>,
-    classifier: QConv,
-    /// The graph input's quantization and the stem's (they differ when a QUANTIZE op sits
-    /// between them).
+    /// The dense layers after the pool; the last gives real-valued logits.
+    head: Vec<QConv>,
+    /// How the crop becomes the graph's input quanta, and the stem's input quantization.
     #[module(skip)]
-    input: (QParams, QParams),
+    input: (InputQuant, QParams),
     #[module(skip)]
     pool: PoolQuant,
     #[module(skip)]
@@ -151,9 +160,9 @@ impl QuantMobileNet {
                 "the integer plan does not cover the architecture".into(),
             ));
         }
-        if arch.blocks.iter().any(|b| b.squeeze_excite.is_some()) || arch.pre_logits.is_some() {
+        if arch.blocks.iter().any(|b| b.squeeze_excite.is_some()) {
             return Err(Error::ModelUnsupported(
-                "the int8 model runs MobileNet V1 and V2; this one has squeeze-excite".into(),
+                "the int8 model has no squeeze-excite".into(),
             ));
         }
         let mut next = specs.iter().zip(convs.iter().copied());
@@ -184,13 +193,14 @@ impl QuantMobileNet {
             });
         }
         let last_conv = arch.last_conv.map(|_| layer(None, false));
-        let classifier = layer(None, true);
+        let n = arch.head.len();
+        let head = (0..n).map(|i| layer(None, i + 1 == n)).collect();
         Ok(Self {
             stem,
             blocks,
             last_conv,
-            classifier,
-            input: (graph.input, convs[0].0.input),
+            head,
+            input: (graph.input, graph.stem_input),
             pool: graph.pool,
             layout,
             ops,
@@ -205,7 +215,13 @@ impl QuantMobileNet {
     /// `[N, S, S, 3]` u8 pixels (the crop's bytes, NHWC) → embedding and logits.
     pub(crate) fn forward(&self, x: Tensor<4, Int>) -> Output {
         let ops = self.ops;
-        let x = requantize(x, self.input.0, self.input.1);
+        let (input, stem) = self.input;
+        let x = match input {
+            InputQuant::Raw(_) => x,
+            InputQuant::Caller { scaling, quant, signed } => quantize_caller(x, scaling, quant, signed),
+            InputQuant::Graph { scaling, quant } => quantize(x, scaling, quant),
+        };
+        let x = requantize(x, input.quant(), stem);
         let mut x = self.stem.forward(x, None, ops);
         for b in &self.blocks {
             let input = b.residual.then(|| x.clone());
@@ -219,15 +235,20 @@ impl QuantMobileNet {
         if let Some(c) = &self.last_conv {
             x = c.forward(x, None, ops);
         }
-        let pooled = qpool(x, self.pool);
-        let out = self.pool.output;
-        let embedding: Tensor<2> = pooled
+        let mut x = qpool(x, self.pool);
+        let (classifier, hidden) = self.head.split_last().expect("a network has a head");
+        let mut features = self.pool.output;
+        for layer in hidden {
+            features = layer.requant_output();
+            x = layer.forward(x, None, ops);
+        }
+        let embedding: Tensor<2> = x
             .clone()
             .cast(FloatDType::F32)
-            .sub_scalar(out.zero_point as f32)
-            .mul_scalar(out.scale)
+            .sub_scalar(features.zero_point as f32)
+            .mul_scalar(features.scale)
             .flatten(1, 3);
-        let logits = self.classifier.forward_real(pooled, ops).flatten(1, 3);
+        let logits = classifier.forward_real(x, ops).flatten(1, 3);
         Output { embedding, logits }
     }
 }
@@ -253,6 +274,39 @@ fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
             .add_scalar(zo)
     };
     out.clamp(0.0, 255.0).cast(IntDType::U8)
+}
+
+/// The crop's bytes as the float input `scaling` says, with tensor ops in its order of operations.
+fn scaled(x: Tensor<4, Int>, scaling: InputScaling) -> Tensor<4> {
+    let x = x.cast(FloatDType::F32);
+    match scaling {
+        InputScaling::MobileNet => x.div_scalar(127.5).sub_scalar(1.0),
+        InputScaling::Dequantize { scale, zero_point } => x.sub_scalar(zero_point).mul_scalar(scale),
+        InputScaling::Normalize { mean, std } => x.sub_scalar(mean).div_scalar(std),
+        InputScaling::Affine { mul, add } => x.mul_scalar(mul).add_scalar(add),
+    }
+}
+
+/// The float input quantized as a caller of TFLite does it (`np.round(x / scale + zero_point)`
+/// in f32, in the input tensor's own terms), held in unsigned terms.
+fn quantize_caller(x: Tensor<4, Int>, scaling: InputScaling, to: QParams, signed: bool) -> Tensor<4, Int> {
+    let shift = if signed { 128.0 } else { 0.0 };
+    let zp = to.zero_point as f32 - shift;
+    (scaled(x, scaling).div_scalar(to.scale).add_scalar(zp).round() + shift)
+        .clamp(0.0, 255.0)
+        .cast(IntDType::U8)
+}
+
+/// The float input quantized as the graph's first QUANTIZE does it (XNNPACK's conversion):
+/// `zo + round_half_even(clamp(x · (1 / scale), lo − zo, hi − zo))`.
+fn quantize(x: Tensor<4, Int>, scaling: InputScaling, to: QParams) -> Tensor<4, Int> {
+    let x = scaled(x, scaling);
+    let zo = to.zero_point as f32;
+    x.mul_scalar(1.0 / to.scale)
+        .clamp(-zo, 255.0 - zo)
+        .round()
+        .add_scalar(zo)
+        .cast(IntDType::U8)
 }
 
 /// Requantizes 8-bit values from one quantization to another (the graph input to the stem's,

@@ -12,21 +12,49 @@ pub(crate) struct QParams {
     pub zero_point: i32,
 }
 
-/// How pixels become the model's input: `(x − zero_point) · scale` on the raw 0..=255 value.
+/// How a pixel's raw 0..=255 value `v` becomes the model's float input, each in the order of
+/// operations of the pipeline that defines it (the float result decides where an int8 file's
+/// QUANTIZE rounds).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct InputScaling {
-    /// Multiplier.
-    pub scale: f32,
-    /// Subtracted from the raw value first.
-    pub zero_point: f32,
+pub(crate) enum InputScaling {
+    /// `v / 127.5 − 1`: Keras' `preprocess_input` for MobileNet, into `[−1, 1]`.
+    MobileNet,
+    /// `(v − zero_point) · scale`: the value a quantized input's quanta stand for.
+    Dequantize {
+        /// Scale of the input tensor.
+        scale: f32,
+        /// Its zero point, in unsigned terms.
+        zero_point: f32,
+    },
+    /// `(v − mean) / std`, as TFLite metadata's normalization options say.
+    Normalize {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation.
+        std: f32,
+    },
+    /// `v · mul + add`: the model's own rescaling (Keras' `include_preprocessing`), run in
+    /// floats by the float model of an integer file.
+    Affine {
+        /// Multiplier.
+        mul: f32,
+        /// Added after.
+        add: f32,
+    },
 }
 
 impl InputScaling {
-    /// MobileNet's own: `[0, 255]` to `[−1, 1]`.
-    pub(crate) const MOBILENET: Self = Self {
-        scale: 1.0 / 127.5,
-        zero_point: 127.5,
-    };
+    /// One value.
+    #[inline(always)]
+    pub(crate) fn apply(self, v: u8) -> f32 {
+        let v = v as f32;
+        match self {
+            InputScaling::MobileNet => v / 127.5 - 1.0,
+            InputScaling::Dequantize { scale, zero_point } => (v - zero_point) * scale,
+            InputScaling::Normalize { mean, std } => (v - mean) / std,
+            InputScaling::Affine { mul, add } => v * mul + add,
+        }
+    }
 }
 
 /// How an integer convolution's 8-bit output is formed from its accumulator:

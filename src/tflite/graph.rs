@@ -1,185 +1,157 @@
-//! Walks a TFLite operator graph in execution order and reduces it to what a MobileNet is made
-//! of: convolutions (with weights, stride and activation) and the structural steps between them
-//! (residual add, global pool, squeeze-excite gate).
-//!
-//! The published quantized files carry no fused activations: ReLU / ReLU6 survive only as the
-//! quantized range of each convolution's output tensor ([0, 6] is ReLU6, [0, x] is ReLU). This
-//! walker infers them from that range; reading the graph literally gives logits around 1e11.
+//! A file's operators as a list of nodes on activation tensors: every convolution (and dense
+//! layer) with its weights located, element-wise operators with their operands told apart as
+//! activations or constants, pooling, softmax. What only reshapes (RESHAPE, SQUEEZE and the
+//! SHAPE / STRIDED_SLICE / PACK arithmetic of a target shape) is looked through, a PAD before a
+//! VALID convolution becomes that convolution's explicit padding, and constants stored as float16
+//! behind a DEQUANTIZE are read as the constants they are.
 
 use std::collections::HashMap;
 
 use super::reader::{DType, FusedActivation, OpKind, Padding, TfliteFile};
 use crate::error::{Error, Result};
-use crate::model::{AddQuant, ConvSpec, ConvWeights, IntWeights, PoolQuant, QuantConv};
-use crate::spec::{self, Activation, Conv, InputScaling, QParams};
+use crate::spec::{self, Conv};
 
-/// Where a convolution's weights are in the files: read by [`super::load_with`] once it knows
-/// which form (float, integer) the model is built from.
+/// An element-wise operator of one activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WeightSource {
-    /// Index of the file among those loaded together.
-    pub file: usize,
-    /// The weight tensor.
-    pub weight: usize,
-    /// The bias tensor, if any.
-    pub bias: Option<usize>,
-    /// Whether the weights are a depthwise convolution's (1HWO, else OHWI).
-    pub depthwise: bool,
+pub(crate) enum Unary {
+    HardSwish,
+    Relu,
+    Relu6,
+    Logistic,
+    /// QUANTIZE: float to 8 bits, or between 8-bit quantizations.
+    Quantize,
+    /// DEQUANTIZE of an activation (the float output of an integer graph).
+    Dequantize,
 }
 
-/// A convolution read from the file: geometry, activation, quantization, and where its weights
-/// are ([`read_float`] and [`read_quant`] return them).
-#[derive(Debug, Clone)]
-pub(crate) struct LoadedConv {
-    /// Output tensor name (informative).
-    pub name: String,
-    /// Geometry and the activation inferred from the fused option, the output range or a
-    /// following HARD_SWISH / hard-sigmoid.
-    pub spec: ConvSpec,
-    /// The range TFLite saturates the output to before the activation, if it does.
-    pub saturation: Option<(f32, f32)>,
-    /// The quantization step of the output (a quantized graph's grid), if any.
-    pub step: Option<f32>,
-    /// The integer form, when input, weights, bias and output are all 8-bit quantized.
-    pub quant: Option<QuantConv>,
-    /// Where the weights are.
-    pub source: WeightSource,
-}
-
-/// Quantization of a structural step, when its tensors are 8-bit quantized.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum StepQuant {
-    /// A residual addition.
-    Add(AddQuant),
-    /// A global pooling.
-    Pool(PoolQuant),
-}
-
-/// Structure between convolutions, in execution order.
+/// An element-wise operator of two operands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// Convolution `i` of [`Walk::convs`].
-    Conv(usize),
-    /// Residual addition of two activations.
+pub(crate) enum Binary {
     Add,
-    /// Global average pooling.
+    Sub,
+    Mul,
+    Minimum,
+    Maximum,
+}
+
+/// The second operand of a binary node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operand {
+    /// Another activation tensor.
+    Act(usize),
+    /// A constant tensor (a scalar, or one value per channel).
+    Const(usize),
+}
+
+/// What a node does.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NodeOp {
+    /// CONV_2D, DEPTHWISE_CONV_2D, or FULLY_CONNECTED as a 1×1 convolution on a 1×1 map.
+    Conv {
+        conv: Conv,
+        fused: FusedActivation,
+        /// The weight tensor (OHWI, 1HWO for depthwise, `[out, in]` for a dense layer).
+        weight: usize,
+        bias: Option<usize>,
+        depthwise: bool,
+        dense: bool,
+    },
+    Unary(Unary),
+    Binary {
+        op: Binary,
+        other: Operand,
+        fused: FusedActivation,
+    },
+    /// Global average pooling (MEAN over the spatial axes, or AVERAGE_POOL_2D over the map).
     Pool,
-    /// Squeeze-excite: the activation multiplied by its gate.
-    Gate,
+    Softmax,
 }
 
-/// The reduced graph of one file.
+/// One node: its operation, its activation input and its output tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub op: NodeOp,
+    /// The activation it reads.
+    pub x: usize,
+    /// The tensor it writes.
+    pub out: usize,
+}
+
+/// The nodes of one file, in execution order.
 #[derive(Debug, Clone)]
-pub(crate) struct Walk {
-    /// Shape of the graph input, NHWC.
+pub(crate) struct Graph {
+    pub nodes: Vec<Node>,
+    /// The graph's input tensor and its shape.
+    pub input: usize,
     pub input_shape: Vec<usize>,
-    /// Pixel scaling (for an image input).
-    pub input_scaling: InputScaling,
-    /// Convolutions in execution order.
-    pub convs: Vec<LoadedConv>,
-    /// Structure in execution order.
-    pub steps: Vec<Step>,
-    /// Quantization of each step of [`Walk::steps`] that has its own (additions, pooling).
-    pub step_quant: Vec<Option<StepQuant>>,
-    /// Quantization of the graph input, when it is an 8-bit tensor.
-    pub input_quant: Option<QParams>,
 }
 
-impl Walk {
+impl Graph {
     /// True when the graph input is an image (`[1, H, W, 3]`).
     pub(crate) fn takes_image(&self) -> bool {
         self.input_shape.len() == 4 && self.input_shape[3] == 3 && self.input_shape[1] > 1
     }
 }
 
-fn infer_activation(fused: FusedActivation, range: Option<(f32, f32)>) -> Result<Activation> {
-    match fused {
-        FusedActivation::Relu => return Ok(Activation::Relu),
-        FusedActivation::Relu6 => return Ok(Activation::Relu6),
-        FusedActivation::Other => {
-            return Err(Error::ModelUnsupported(
-                "a convolution with a fused activation other than ReLU/ReLU6".into(),
-            ));
-        }
-        FusedActivation::None => {}
-    }
-    Ok(match range {
-        // The zero point sits at the bottom of the integer range: nothing below 0 survives.
-        Some((lo, hi)) if lo == 0.0 && hi <= 6.0 + 0.05 => Activation::Relu6,
-        Some((0.0, _)) => Activation::Relu,
-        _ => Activation::None,
-    })
+/// How the walk sees a tensor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value {
+    /// An activation: the tensor holding it (a reshape's output stands for its input).
+    Act(usize),
+    /// An activation padded by a PAD operator, `[(top, bottom), (left, right)]`.
+    Padded(usize, [(usize, usize); 2]),
+    /// A constant: the tensor holding its data.
+    Const(usize),
+    /// Shape arithmetic.
+    Shape,
 }
 
-fn approx(a: f32, b: f32) -> bool {
-    (a - b).abs() <= 0.02 * b.abs().max(1e-3)
+fn unsupported(what: impl Into<String>) -> Error {
+    Error::ModelUnsupported(what.into())
 }
 
-/// What produced a tensor, as far as the walk cares.
-#[derive(Clone, Copy)]
-enum Source {
-    Conv(usize),
-    /// The `x + 3` of a hard-sigmoid applied to convolution `i`.
-    HardSigmoidAdd(usize),
-    Other,
-}
-
-/// Walks one file.
-pub(crate) fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
+/// Reduces one file's operators to nodes.
+pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
     let [input] = file.inputs[..] else {
-        return Err(Error::ModelUnsupported(format!(
+        return Err(unsupported(format!(
             "{} graph inputs; a MobileNet has one",
             file.inputs.len()
         )));
     };
-    let input_tensor = &file.tensors[input];
-    let input_scaling = match (&input_tensor.quantization, input_tensor.dtype) {
-        (Some(q), DType::U8 | DType::I8) if q.scale.len() == 1 => {
-            // Scaling defined on the raw 0..255 pixel value.
-            let shift = if input_tensor.dtype == DType::I8 {
-                128.0
-            } else {
-                0.0
-            };
-            InputScaling {
-                scale: q.scale[0],
-                zero_point: q.zero_point[0] as f32 + shift,
-            }
-        }
-        (_, DType::F32) => InputScaling::MOBILENET,
-        (_, other) => {
-            return Err(Error::ModelUnsupported(format!(
-                "graph input of element type {other:?}"
-            )));
+    let mut values: HashMap<usize, Value> = HashMap::new();
+    values.insert(input, Value::Act(input));
+    let value = |values: &HashMap<usize, Value>, t: usize| -> Value {
+        match values.get(&t) {
+            Some(v) => *v,
+            None if file.tensors[t].is_constant() => Value::Const(t),
+            None => Value::Shape,
         }
     };
-
-    let mut source: HashMap<usize, Source> = HashMap::new();
-    let mut convs: Vec<LoadedConv> = Vec::new();
-    let mut steps = Vec::new();
-    let mut step_quant = Vec::new();
-
-    let activation_input = |inputs: &[Option<usize>], op: &str| -> Result<usize> {
-        inputs
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| Error::ModelFormat(format!("{op} without an input")))
-    };
-
+    let mut nodes = Vec::new();
     for op in &file.operators {
         let out = op.outputs[0];
+        let operand = |i: usize| op.inputs.get(i).copied().flatten();
+        let first = operand(0).ok_or_else(|| Error::ModelFormat("an operator without inputs".into()))?;
+        let x = value(&values, first);
+        let activation = |v: Value, what: &str| match v {
+            Value::Act(t) => Ok(t),
+            _ => Err(unsupported(format!("{what} whose input is not an activation"))),
+        };
+        let mut push = |values: &mut HashMap<usize, Value>, op: NodeOp, x: usize| {
+            nodes.push(Node { op, x, out });
+            values.insert(out, Value::Act(out));
+        };
         match &op.kind {
             OpKind::Conv2d {
                 stride,
                 padding,
-                activation,
+                activation: fused,
                 dilation,
             }
             | OpKind::DepthwiseConv2d {
                 stride,
                 padding,
-                activation,
+                activation: fused,
                 dilation,
                 ..
             } => {
@@ -189,392 +161,278 @@ pub(crate) fn walk(file: &TfliteFile<'_>) -> Result<Walk> {
                 } = op.kind
                     && depth_multiplier != 1
                 {
-                    return Err(Error::ModelUnsupported(format!(
+                    return Err(unsupported(format!(
                         "depthwise convolution with depth multiplier {depth_multiplier}"
                     )));
                 }
                 if stride.0 != stride.1 || *dilation != (1, 1) {
-                    return Err(Error::ModelUnsupported(format!(
+                    return Err(unsupported(format!(
                         "convolution with stride {stride:?} and dilation {dilation:?}"
                     )));
                 }
-                let x = activation_input(&op.inputs, "convolution")?;
-                let w = op
-                    .inputs
-                    .get(1)
-                    .copied()
-                    .flatten()
-                    .ok_or_else(|| Error::ModelFormat("convolution without weights".into()))?;
-                let wt = &file.tensors[w];
-                let xt = &file.tensors[x];
-                if wt.shape.len() != 4 || xt.shape.len() != 4 || !wt.is_constant() {
-                    return Err(Error::ModelUnsupported(format!(
+                let (x, pads) = match x {
+                    Value::Padded(t, pads) if *padding == Padding::Valid => (t, Some(pads)),
+                    other => (activation(other, "a convolution")?, None),
+                };
+                let w = weight_of(file, &values, operand(1), "convolution")?;
+                let (wt, xt) = (&file.tensors[w], &file.tensors[x]);
+                if wt.shape.len() != 4 || xt.shape.len() != 4 {
+                    return Err(unsupported(format!(
                         "convolution {:?} with weights {:?} on input {:?}",
                         file.tensors[out].name, wt.shape, xt.shape
                     )));
                 }
                 let (kh, kw) = (wt.shape[1], wt.shape[2]);
                 if kh != kw {
-                    return Err(Error::ModelUnsupported(format!("a {kh}x{kw} kernel")));
+                    return Err(unsupported(format!("a {kh}x{kw} kernel")));
                 }
                 let cin = xt.shape[3];
-                let (cout, groups) = if depthwise {
-                    (wt.shape[3], cin)
-                } else {
-                    (wt.shape[0], 1)
-                };
-                let expected_in = if depthwise { 1 } else { cin };
+                let cout = if depthwise { wt.shape[3] } else { wt.shape[0] };
                 let actual_in = if depthwise { wt.shape[0] } else { wt.shape[3] };
-                if actual_in != expected_in || (depthwise && cout != cin) {
+                if actual_in != if depthwise { 1 } else { cin } || (depthwise && cout != cin) {
                     return Err(Error::ModelFormat(format!(
                         "convolution weights {:?} do not fit input {:?}",
                         wt.shape, xt.shape
                     )));
                 }
-                if *padding == Padding::Valid && kh != 1 {
-                    return Err(Error::ModelUnsupported(
-                        "a VALID-padded convolution larger than 1x1".into(),
-                    ));
-                }
-                let bias = op.inputs.get(2).copied().flatten();
-                if let Some(b) = bias
-                    && file.tensors[b].len() != cout
-                {
-                    return Err(Error::ModelFormat(format!(
-                        "bias of {} values for {cout} channels",
-                        file.tensors[b].len()
-                    )));
-                }
-                if bias.is_some_and(|b| !file.tensors[b].is_constant()) {
-                    return Err(Error::ModelUnsupported(
-                        "a bias that is not a constant".into(),
-                    ));
-                }
-                let range = file.tensors[out].quantized_range();
-                let quant = quant_conv(
-                    file,
-                    QuantIo {
-                        x,
-                        w,
-                        bias: op.inputs.get(2).copied().flatten(),
-                        out,
-                    },
-                    *activation,
-                    depthwise,
-                );
-                let activation = infer_activation(*activation, range)?;
-                // A rectified output saturates at the top of its quantized range in TFLite.
-                let saturation = match activation {
-                    Activation::Relu | Activation::Relu6 => range,
-                    _ => None,
+                let padding = match (padding, pads) {
+                    (Padding::Same, _) => spec::Padding::Same,
+                    (Padding::Valid, None) => spec::Padding::VALID,
+                    (Padding::Valid, Some([(top, bottom), (left, right)])) => {
+                        spec::Padding::Explicit {
+                            top,
+                            left,
+                            bottom,
+                            right,
+                        }
+                    }
                 };
-                source.insert(out, Source::Conv(convs.len()));
-                steps.push(Step::Conv(convs.len()));
-                step_quant.push(None);
                 let conv = Conv {
                     kernel: kh,
                     stride: stride.0,
-                    groups,
+                    groups: if depthwise { cin } else { 1 },
                     in_channels: cin,
                     out_channels: cout,
-                    padding: match padding {
-                        Padding::Same => spec::Padding::Same,
-                        Padding::Valid => spec::Padding::VALID,
-                    },
+                    padding,
                 };
-                convs.push(LoadedConv {
-                    name: file.tensors[out].name.clone(),
-                    spec: ConvSpec { conv, activation },
-                    saturation,
-                    step: file.tensors[out]
-                        .quantization
-                        .as_ref()
-                        .filter(|q| q.scale.len() == 1)
-                        .map(|q| q.scale[0]),
-                    quant,
-                    source: WeightSource {
-                        file: 0,
-                        weight: w,
-                        bias,
-                        depthwise,
-                    },
-                });
+                let bias = bias_of(file, &values, operand(2), cout)?;
+                let op = NodeOp::Conv {
+                    conv,
+                    fused: *fused,
+                    weight: w,
+                    bias,
+                    depthwise,
+                    dense: false,
+                };
+                push(&mut values, op, x);
             }
-            OpKind::HardSwish => {
-                let x = activation_input(&op.inputs, "HARD_SWISH")?;
-                match source.get(&x) {
-                    Some(&Source::Conv(c)) if convs[c].spec.activation == Activation::None => {
-                        convs[c].spec.activation = Activation::HardSwish;
-                        convs[c].saturation = file.tensors[x].quantized_range();
-                        source.insert(out, Source::Conv(c));
+            OpKind::FullyConnected { activation: fused, .. } => {
+                let x = activation(x, "FULLY_CONNECTED")?;
+                let w = weight_of(file, &values, operand(1), "dense layer")?;
+                let (wt, xt) = (&file.tensors[w], &file.tensors[x]);
+                let cin = xt.shape.last().copied().unwrap_or(0);
+                if wt.shape.len() != 2 || wt.shape[1] != cin || xt.len() != cin {
+                    return Err(unsupported(format!(
+                        "a dense layer with weights {:?} on input {:?}",
+                        wt.shape, xt.shape
+                    )));
+                }
+                let cout = wt.shape[0];
+                let bias = bias_of(file, &values, operand(2), cout)?;
+                let op = NodeOp::Conv {
+                    conv: Conv::full(cin, cout, 1, 1),
+                    fused: *fused,
+                    weight: w,
+                    bias,
+                    depthwise: false,
+                    dense: true,
+                };
+                push(&mut values, op, x);
+            }
+            OpKind::HardSwish
+            | OpKind::Relu
+            | OpKind::Relu6
+            | OpKind::Logistic
+            | OpKind::Quantize
+            | OpKind::Dequantize => {
+                // A DEQUANTIZE of a constant (float16 weights) is that constant.
+                if let (OpKind::Dequantize, Value::Const(c)) = (&op.kind, x) {
+                    values.insert(out, Value::Const(c));
+                    continue;
+                }
+                let x = activation(x, "an element-wise operator")?;
+                let unary = match op.kind {
+                    OpKind::HardSwish => Unary::HardSwish,
+                    OpKind::Relu => Unary::Relu,
+                    OpKind::Relu6 => Unary::Relu6,
+                    OpKind::Logistic => Unary::Logistic,
+                    OpKind::Quantize => Unary::Quantize,
+                    _ => Unary::Dequantize,
+                };
+                push(&mut values, NodeOp::Unary(unary), x);
+            }
+            OpKind::Add { .. }
+            | OpKind::Sub { .. }
+            | OpKind::Mul { .. }
+            | OpKind::Minimum
+            | OpKind::Maximum => {
+                let b = operand(1).ok_or_else(|| {
+                    Error::ModelFormat("a binary operator without its second input".into())
+                })?;
+                let binary = match op.kind {
+                    OpKind::Add { .. } => Binary::Add,
+                    OpKind::Sub { .. } => Binary::Sub,
+                    OpKind::Mul { .. } => Binary::Mul,
+                    OpKind::Minimum => Binary::Minimum,
+                    _ => Binary::Maximum,
+                };
+                let fused = match op.kind {
+                    OpKind::Add { activation }
+                    | OpKind::Sub { activation }
+                    | OpKind::Mul { activation } => activation,
+                    _ => FusedActivation::None,
+                };
+                // The activation first; a constant is the other operand whichever side it is on
+                // (SUB only subtracts a constant from the activation).
+                let (x, other) = match (x, value(&values, b)) {
+                    (Value::Act(a), Value::Act(b)) => (a, Operand::Act(b)),
+                    (Value::Act(a), Value::Const(c)) => (a, Operand::Const(c)),
+                    (Value::Const(c), Value::Act(a)) if binary != Binary::Sub => {
+                        (a, Operand::Const(c))
                     }
                     _ => {
-                        return Err(Error::ModelUnsupported(
-                            "HARD_SWISH that does not follow a linear convolution".into(),
+                        return Err(unsupported(
+                            "a binary operator that is not between activations or an activation \
+                             and a constant",
                         ));
                     }
-                }
-            }
-            OpKind::Add { .. } | OpKind::Mul { .. } => {
-                let is_add = matches!(op.kind, OpKind::Add { .. });
-                let ins: Vec<usize> = op.inputs.iter().flatten().copied().collect();
-                if ins.len() != 2 {
-                    return Err(Error::ModelFormat(
-                        "binary operator without two inputs".into(),
-                    ));
-                }
-                let constant = ins.iter().position(|&i| file.tensors[i].is_constant());
-                match (constant, is_add) {
-                    (None, true) => {
-                        // The projection just computed is one operand; the block input the other.
-                        let latest = convs.len().checked_sub(1);
-                        let is_latest = |i: usize| matches!(source.get(&i), Some(&Source::Conv(c)) if Some(c) == latest);
-                        let (a, b) = if is_latest(ins[1]) {
-                            (ins[0], ins[1])
-                        } else {
-                            (ins[1], ins[0])
-                        };
-                        let quant = match (
-                            file.activation_quant(a),
-                            file.activation_quant(b),
-                            file.activation_quant(out),
-                        ) {
-                            (Some(a), Some(b), Some(output))
-                                if is_latest(ins[0]) != is_latest(ins[1]) =>
-                            {
-                                Some(StepQuant::Add(AddQuant { a, b, output }))
-                            }
-                            _ => None,
-                        };
-                        steps.push(Step::Add);
-                        step_quant.push(quant);
-                        source.insert(out, Source::Other);
-                    }
-                    (None, false) => {
-                        steps.push(Step::Gate);
-                        step_quant.push(None);
-                        source.insert(out, Source::Other);
-                    }
-                    // relu6(conv + 3) / 6: the hard-sigmoid gate of squeeze-excite.
-                    (Some(k), true) => {
-                        let value = file.scalar(ins[k])?;
-                        match source.get(&ins[1 - k]) {
-                            Some(&Source::Conv(c)) if approx(value, 3.0) => {
-                                convs[c].saturation = file.tensors[ins[1 - k]].quantized_range();
-                                source.insert(out, Source::HardSigmoidAdd(c));
-                            }
-                            _ => {
-                                return Err(Error::ModelUnsupported(format!(
-                                    "ADD of the constant {value} outside a hard-sigmoid"
-                                )));
-                            }
-                        }
-                    }
-                    (Some(k), false) => {
-                        let value = file.scalar(ins[k])?;
-                        match source.get(&ins[1 - k]) {
-                            Some(&Source::HardSigmoidAdd(c)) if approx(value, 1.0 / 6.0) => {
-                                convs[c].spec.activation = Activation::HardSigmoid;
-                                source.insert(out, Source::Conv(c));
-                            }
-                            _ => {
-                                return Err(Error::ModelUnsupported(format!(
-                                    "MUL by the constant {value} outside a hard-sigmoid"
-                                )));
-                            }
-                        }
-                    }
-                }
+                };
+                let op = NodeOp::Binary {
+                    op: binary,
+                    other,
+                    fused,
+                };
+                push(&mut values, op, x);
             }
             OpKind::AveragePool2d { filter, padding } => {
-                let x = activation_input(&op.inputs, "AVERAGE_POOL_2D")?;
+                let x = activation(x, "AVERAGE_POOL_2D")?;
                 let shape = &file.tensors[x].shape;
                 let global = shape.len() == 4 && *filter == (shape[1], shape[2]);
                 if !global || *padding != Padding::Valid {
-                    return Err(Error::ModelUnsupported(format!(
+                    return Err(unsupported(format!(
                         "average pooling {filter:?} over {shape:?} that is not global"
                     )));
                 }
                 if shape[1] == 1 && shape[2] == 1 {
                     // Pooling a 1x1 map is the identity (V3's head pools twice).
-                    let s = source.get(&x).copied().unwrap_or(Source::Other);
-                    source.insert(out, s);
+                    values.insert(out, Value::Act(x));
                 } else {
-                    steps.push(Step::Pool);
-                    step_quant.push(pool_quant(file, x, out));
-                    source.insert(out, Source::Other);
+                    push(&mut values, NodeOp::Pool, x);
                 }
             }
             OpKind::Mean => {
-                let out_shape = &file.tensors[out].shape;
-                let global = out_shape.len() == 2
-                    || (out_shape.len() == 4 && out_shape[1] == 1 && out_shape[2] == 1);
+                let x = activation(x, "MEAN")?;
+                let (xs, os) = (&file.tensors[x].shape, &file.tensors[out].shape);
+                let global = xs.len() == 4
+                    && xs[0] == 1
+                    && (os.len() == 2 || (os.len() == 4 && os[1] == 1 && os[2] == 1))
+                    && os.last() == xs.last();
                 if !global {
-                    return Err(Error::ModelUnsupported(format!(
-                        "MEAN producing {out_shape:?}, not a global pool"
+                    return Err(unsupported(format!(
+                        "MEAN from {xs:?} to {os:?}, not a global pool"
                     )));
                 }
-                let x = activation_input(&op.inputs, "MEAN")?;
-                steps.push(Step::Pool);
-                step_quant.push(pool_quant(file, x, out));
-                source.insert(out, Source::Other);
+                push(&mut values, NodeOp::Pool, x);
             }
-            OpKind::Reshape | OpKind::Squeeze | OpKind::Quantize | OpKind::Dequantize => {
-                let x = activation_input(&op.inputs, "reshape")?;
-                let s = source.get(&x).copied().unwrap_or(Source::Other);
-                source.insert(out, s);
+            OpKind::Pad => {
+                let x = activation(x, "PAD")?;
+                let pads = pads_of(file, operand(1))?;
+                if op.inputs.get(2).copied().flatten().is_some_and(|v| {
+                    file.dequantize(v).map_or(true, |v| v.iter().any(|&p| p != 0.0))
+                }) {
+                    return Err(unsupported("PADV2 with a value other than zero"));
+                }
+                values.insert(out, Value::Padded(x, pads));
             }
-            // We return logits; the graph's softmax is applied by `Classifier::top_k`.
+            OpKind::Reshape | OpKind::Squeeze => {
+                let x = activation(x, "a reshape")?;
+                values.insert(out, Value::Act(x));
+                // The reshaped tensor stands for its input; its own quantization must agree.
+                if file.activation_quant(x) != file.activation_quant(out) {
+                    return Err(unsupported("a reshape that changes the quantization"));
+                }
+                continue;
+            }
+            OpKind::ShapeArithmetic => {
+                values.insert(out, Value::Shape);
+                continue;
+            }
             OpKind::Softmax => {
-                source.insert(out, Source::Other);
+                let x = activation(x, "SOFTMAX")?;
+                push(&mut values, NodeOp::Softmax, x);
             }
             OpKind::Unsupported(name) => {
-                return Err(Error::ModelUnsupported(format!(
+                return Err(unsupported(format!(
                     "operator {name} is not part of a MobileNet classifier"
                 )));
             }
         }
     }
-    Ok(Walk {
-        input_shape: input_tensor.shape.clone(),
-        input_scaling,
-        convs,
-        steps,
-        step_quant,
-        input_quant: file.activation_quant(input),
-    })
-}
-
-/// The tensors of one convolution.
-struct QuantIo {
-    x: usize,
-    w: usize,
-    bias: Option<usize>,
-    out: usize,
-}
-
-fn pool_quant(file: &TfliteFile<'_>, x: usize, out: usize) -> Option<StepQuant> {
-    Some(StepQuant::Pool(PoolQuant {
-        input: file.activation_quant(x)?,
-        output: file.activation_quant(out)?,
-    }))
-}
-
-/// The integer form of a convolution (weights and bias left to [`read_quant`]), or `None` when
-/// any of its tensors is not 8-bit quantized (per tensor for activations, per tensor or per
-/// output channel for weights) or its bias is not int32 on the input × weight scale.
-fn quant_conv(
-    file: &TfliteFile<'_>,
-    io: QuantIo,
-    fused: FusedActivation,
-    depthwise: bool,
-) -> Option<QuantConv> {
-    let input = file.activation_quant(io.x)?;
-    let output = file.activation_quant(io.out)?;
-    let wt = &file.tensors[io.w];
-    if !matches!(wt.dtype, DType::U8 | DType::I8) {
-        return None;
-    }
-    let q = wt.quantization.as_ref()?;
-    // Per-channel scales must run along the output channels: O of OHWI, or O of 1HWO.
-    let out_axis = if depthwise { 3 } else { 0 };
-    let cout = wt.shape[out_axis];
-    let scales = &q.scale;
-    if scales.is_empty()
-        || q.zero_point.len() != scales.len()
-        || (scales.len() != 1 && (scales.len() != cout || q.axis != out_axis))
-    {
-        return None;
-    }
-    // A scale that is not a positive number has no integer form to run.
-    if cout == 0 || scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-        return None;
-    }
-    // Zero points inside the storage type keep every weight less its zero point within ±255,
-    // which the 16-bit weights and the kernels' i8 quads (shifted by at most 255) rely on.
-    let storable = if wt.dtype == DType::U8 {
-        0..=255
-    } else {
-        -128..=127
-    };
-    if q.zero_point.iter().any(|z| !storable.contains(z)) {
-        return None;
-    }
-    let weight_scale: Vec<f32> = (0..cout)
-        .map(|c| scales[if scales.len() == 1 { 0 } else { c }])
-        .collect();
-    if let Some(b) = io.bias {
-        let bt = &file.tensors[b];
-        let bq = bt.quantization.as_ref()?;
-        // TFLite requires bias scale = input scale × weight scale; refuse anything else.
-        let consistent = !bq.scale.is_empty()
-            && (bq.scale.len() == 1 || bq.scale.len() == cout)
-            && bq.scale.iter().enumerate().all(|(c, &s)| {
-                let expected = input.scale * weight_scale[c.min(cout - 1)];
-                (s - expected).abs() <= 1e-3 * expected
-            });
-        if bt.dtype != DType::I32 || !consistent {
-            return None;
-        }
-    }
-    let zo = output.zero_point;
-    let step = |v: f32| (v / output.scale).round() as i32;
-    let range = match fused {
-        FusedActivation::None => (0, 255),
-        FusedActivation::Relu => (zo.max(0), 255),
-        FusedActivation::Relu6 => (zo.max(0), (zo + step(6.0)).min(255)),
-        FusedActivation::Other => return None,
-    };
-    Some(QuantConv {
+    Ok(Graph {
+        nodes,
         input,
-        output,
-        weight_scale,
-        range: (range.0 as u8, range.1.max(range.0) as u8),
+        input_shape: file.tensors[input].shape.clone(),
     })
 }
 
-/// OHWI (one group) → HWIO; depthwise weights (1HWO) are HWIO already.
-fn to_hwio<T: Copy + Default>(raw: Vec<T>, depthwise: bool, cout: usize) -> Vec<T> {
-    if depthwise || cout == 0 {
-        return raw;
+/// A weight operand: a constant (float16 ones through their DEQUANTIZE).
+fn weight_of(
+    file: &TfliteFile<'_>,
+    values: &HashMap<usize, Value>,
+    t: Option<usize>,
+    what: &str,
+) -> Result<usize> {
+    let t = t.ok_or_else(|| Error::ModelFormat(format!("a {what} without weights")))?;
+    match values.get(&t) {
+        Some(Value::Const(c)) => Ok(*c),
+        None if file.tensors[t].is_constant() => Ok(t),
+        _ => Err(unsupported(format!("a {what} whose weights are not constant"))),
     }
-    let taps = raw.len() / cout;
-    let mut hwio = vec![T::default(); raw.len()];
-    for (o, filter) in raw.chunks_exact(taps).enumerate() {
-        for (tap, &v) in filter.iter().enumerate() {
-            hwio[tap * cout + o] = v;
-        }
+}
+
+/// A bias operand: a constant of one value per output channel.
+fn bias_of(
+    file: &TfliteFile<'_>,
+    values: &HashMap<usize, Value>,
+    t: Option<usize>,
+    cout: usize,
+) -> Result<Option<usize>> {
+    let Some(t) = t else { return Ok(None) };
+    let b = weight_of(file, values, Some(t), "bias")?;
+    if file.tensors[b].len() != cout {
+        return Err(Error::ModelFormat(format!(
+            "bias of {} values for {cout} channels",
+            file.tensors[b].len()
+        )));
     }
-    hwio
+    Ok(Some(b))
 }
 
-/// A convolution's float weights and bias, dequantized, HWIO, with what follows them.
-pub(crate) fn read_float(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<ConvWeights> {
-    let s = conv.source;
-    let cout = conv.spec.conv.out_channels;
-    Ok(ConvWeights {
-        weight: to_hwio(file.dequantize(s.weight)?, s.depthwise, cout),
-        bias: match s.bias {
-            Some(b) => file.dequantize(b)?,
-            None => vec![0.0; cout],
-        },
-        activation: conv.spec.activation,
-        saturation: conv.saturation,
-        step: conv.step,
-    })
-}
-
-/// A convolution's integer weights (zero point removed, HWIO) and bias.
-pub(crate) fn read_quant(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<IntWeights> {
-    let s = conv.source;
-    let cout = conv.spec.conv.out_channels;
-    let (raw, _) = file.integers(s.weight)?;
-    let raw: Vec<i16> = raw.into_iter().map(|v| v as i16).collect();
-    Ok(IntWeights {
-        weight: to_hwio(raw, s.depthwise, cout),
-        bias: match s.bias {
-            Some(b) => file.integers(b)?.0,
-            None => vec![0; cout],
-        },
-    })
+/// The spatial padding of a PAD operator on an NHWC tensor, which must pad nothing else.
+fn pads_of(file: &TfliteFile<'_>, t: Option<usize>) -> Result<[(usize, usize); 2]> {
+    let t = t.ok_or_else(|| Error::ModelFormat("PAD without its paddings".into()))?;
+    let tensor = &file.tensors[t];
+    if !tensor.is_constant() || tensor.shape != [4, 2] || tensor.dtype != DType::I32 {
+        return Err(unsupported("PAD whose paddings are not a constant [4, 2] int32"));
+    }
+    let p = file.raw_integers(t)?;
+    let p: Vec<usize> = p
+        .into_iter()
+        .map(|v| usize::try_from(v).ok().filter(|&v| v <= 64))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::ModelFormat("PAD by a negative or huge amount".into()))?;
+    if p[0] != 0 || p[1] != 0 || p[6] != 0 || p[7] != 0 {
+        return Err(unsupported("PAD of the batch or channel axis"));
+    }
+    Ok([(p[2], p[3]), (p[4], p[5])])
 }

@@ -1,12 +1,16 @@
-//! Reads TFLite MobileNet files: the flatbuffer ([`reader`]), its operator graph reduced to what
-//! a MobileNet is made of ([`graph`]), recognised as a configuration ([`recognise`]), and the
-//! weights in the form the model is built from.
+//! Reads TFLite MobileNet files: the flatbuffer ([`reader`], [`tensors`]), its operators as
+//! nodes on activations ([`graph`]), the MobileNet they make ([`structure`]), recognised as a
+//! configuration with the file's own architecture ([`recognise`]), its integer form
+//! ([`quant`]), and the weights in the form the model is built from ([`weights`]).
 
 mod graph;
 mod labels;
+mod quant;
 mod reader;
 mod recognise;
+mod structure;
 mod tensors;
+mod weights;
 
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case, deprecated, mismatched_lifetime_syntaxes, unsafe_op_in_unsafe_fn, missing_docs)]
 #[rustfmt::skip]
@@ -16,31 +20,35 @@ mod schema_generated;
 /// can build TFLite files.
 pub use schema_generated::tflite as schema;
 
-pub(crate) use graph::{LoadedConv, Step, StepQuant, Walk, walk};
 pub use labels::embedded_labels;
 pub use reader::MAX_MODEL_BYTES;
-pub(crate) use reader::TfliteFile;
-pub(crate) use recognise::{Recognised, recognise};
+pub(crate) use recognise::LoadedConv;
+pub(crate) use structure::OutputActivation;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{ConvWeights, GraphQuant, IntWeights, MobileNetConfig, Version};
-use crate::spec::{InputScaling, QParams};
+use crate::model::{Architecture, ConvWeights, GraphQuant, IntWeights, MobileNetConfig, Version};
+use crate::spec::InputScaling;
+use reader::TfliteFile;
 
-/// A model read from one file, or from several chained files (backbone, then head).
+/// A model read from one file, or from a backbone file and its head file.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadedModel {
-    /// What the files are.
+    /// The configuration its backbone matches.
     pub config: MobileNetConfig,
-    /// Convolutions in the order of [`crate::model::Architecture::convs`].
+    /// Its architecture, as the file has it.
+    pub arch: Architecture,
+    /// Convolutions in the order of [`Architecture::convs`].
     pub convs: Vec<LoadedConv>,
     /// Their float weights, when read.
     pub float: Option<Vec<ConvWeights>>,
     /// Their integer weights, when read (the graph has an integer form).
     pub integer: Option<Vec<IntWeights>>,
-    /// Pixel scaling the model expects.
+    /// Pixel scaling the float model expects.
     pub input_scaling: InputScaling,
+    /// How the outputs become scores.
+    pub output: OutputActivation,
     /// Labels packed into the file(s), one per output, if present.
     pub labels: Option<Vec<String>>,
     /// Hex sha256 of each file.
@@ -49,9 +57,7 @@ pub(crate) struct LoadedModel {
     pub bytes: usize,
     /// Whether convolution outputs are rounded onto their quantized grid.
     pub quantization_emulated: bool,
-    /// The integer form of the whole graph, when it has one the int8 model runs: a MobileNet V1
-    /// or V2 whose every convolution, addition and pooling is 8-bit quantized, each tensor
-    /// quantized alike wherever it is read.
+    /// The integer form of the whole graph, when it has one the int8 model runs.
     pub quant: Option<GraphQuant>,
 }
 
@@ -81,10 +87,10 @@ pub(crate) enum Forms {
     Both,
 }
 
-/// [`load`], reading only the forms of the weights `choose` asks for once it is told whether the
-/// graph has an integer form (the int8 model needs no float weights, and reading them costs most
-/// of a cold load). `sha256`: the files' hex digests when the caller has them already (a browser
-/// hashes natively, off the wasm thread); they are computed otherwise.
+/// Reads a MobileNet, reading only the forms of the weights `choose` asks for once it is told
+/// whether the graph has an integer form (the int8 model needs no float weights, and reading
+/// them costs most of a cold load). `sha256`: the files' hex digests when the caller has them
+/// already (a browser hashes natively, off the wasm thread); they are computed otherwise.
 pub(crate) fn load_with(
     files: &[&[u8]],
     sha256: Option<Vec<String>>,
@@ -97,63 +103,29 @@ pub(crate) fn load_with(
             files.len()
         )));
     }
+    if files.is_empty() {
+        return Err(Error::Argument("no model file given".into()));
+    }
     let parsed = files
         .iter()
         .map(|f| TfliteFile::parse(f))
         .collect::<Result<Vec<_>>>()?;
-    let mut walks = parsed
+    let graphs = parsed
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let mut w = walk(f)?;
-            w.convs.iter_mut().for_each(|c| c.source.file = i);
-            Ok(w)
-        })
-        .collect::<Result<Vec<Walk>>>()?;
-    // The backbone (the file that takes an image) goes first, whatever order we were given.
-    walks.sort_by_key(|w| !w.takes_image());
-    let mut parts = walks.into_iter();
-    let Some(mut walked) = parts.next() else {
-        return Err(Error::Argument("no model file given".into()));
-    };
-    if !walked.takes_image() {
-        return Err(Error::ModelIncomplete(format!(
-            "this file takes a {:?} tensor, not an image: it is a classifier head; load it \
-             together with its backbone",
-            walked.input_shape
-        )));
-    }
-    for next in parts {
-        if next.takes_image() {
-            return Err(Error::ModelIncomplete(
-                "a second file that takes an image; only a classifier head can follow a backbone"
-                    .into(),
-            ));
-        }
-        let produced = walked.convs.last().map(|c| c.spec.conv.out_channels);
-        if walked.steps.last() != Some(&Step::Pool) || produced != next.input_shape.last().copied()
-        {
-            return Err(Error::ModelIncomplete(format!(
-                "the head takes {:?}, which the backbone does not produce",
-                next.input_shape
-            )));
-        }
-        let offset = walked.convs.len();
-        walked.steps.extend(next.steps.iter().map(|s| match s {
-            Step::Conv(i) => Step::Conv(i + offset),
-            other => *other,
-        }));
-        walked.step_quant.extend(next.step_quant);
-        walked.convs.extend(next.convs);
-    }
-    let Recognised {
-        config,
-        mut convs,
-        add_steps,
-        pool_step,
-    } = recognise(&walked)?;
-    let quant = graph_quant(&walked, &convs, &add_steps, pool_step, &config);
+        .map(graph::graph)
+        .collect::<Result<Vec<_>>>()?;
+    let pairs: Vec<(&TfliteFile<'_>, &graph::Graph)> = parsed.iter().zip(&graphs).collect();
+    let found = structure::find(&pairs)?;
+    let recognised = recognise::recognise(&pairs, &found)?;
+    let (bf, bg) = pairs.iter().find(|(_, g)| g.takes_image()).copied().expect("a backbone");
+    let input_scaling = quant::input_scaling(bf, bg, &found);
+    let quant = quant::graph_quant(&pairs, &found, &recognised, input_scaling);
     let forms = choose(quant.is_some());
+    let recognise::Recognised {
+        config,
+        arch,
+        mut convs,
+    } = recognised;
     // Quantization emulation: a float port of the quantized V3 graphs drifts from TFLite
     // (golden top-1 76.1 % vs 78.4 %); rounding each convolution's output onto its quantized
     // grid brings it to 79.4 %. V1 and V2 match within 0.6 points without it, so they skip
@@ -170,96 +142,30 @@ pub(crate) fn load_with(
     let read_float = forms != Forms::Integer || quant.is_none();
     let float = read_float
         .then(|| {
-            let read = |c: &LoadedConv| graph::read_float(&parsed[c.source.file], c);
+            let read = |c: &LoadedConv| weights::read_float(&parsed[c.source.file], c);
             convs.iter().map(read).collect::<Result<Vec<_>>>()
         })
         .transpose()?;
     let integer = (forms != Forms::Float && quant.is_some())
         .then(|| {
-            let read = |c: &LoadedConv| graph::read_quant(&parsed[c.source.file], c);
+            let read = |c: &LoadedConv| weights::read_quant(&parsed[c.source.file], c);
             convs.iter().map(read).collect::<Result<Vec<_>>>()
         })
         .transpose()?;
     Ok(LoadedModel {
         config,
+        arch,
         convs,
         float,
         integer,
-        input_scaling: walked.input_scaling,
+        input_scaling,
+        output: found.output,
         labels: files.iter().find_map(|f| embedded_labels(f)),
         sha256: sha256.unwrap_or_else(|| files.iter().map(|f| sha256_hex(f)).collect()),
         bytes: files.iter().map(|f| f.len()).sum(),
         quantization_emulated,
         quant,
     })
-}
-
-/// The integer plan of a recognised V1 / V2 graph, or `None` when some step is not 8-bit
-/// quantized or a tensor is read with other parameters than it was written with.
-fn graph_quant(
-    walk: &Walk,
-    convs: &[LoadedConv],
-    add_steps: &[Option<usize>],
-    pool_step: usize,
-    config: &MobileNetConfig,
-) -> Option<GraphQuant> {
-    if !matches!(config.version, Version::V1 | Version::V2) {
-        return None;
-    }
-    let arch = config.architecture();
-    let input = walk.input_quant?;
-    let q: Vec<_> = convs
-        .iter()
-        .map(|c| c.quant.as_ref())
-        .collect::<Option<_>>()?;
-    let adds: Vec<_> = add_steps
-        .iter()
-        .map(|s| match s {
-            None => Some(None),
-            Some(i) => match walk.step_quant.get(*i) {
-                Some(Some(StepQuant::Add(a))) => Some(Some(*a)),
-                _ => None,
-            },
-        })
-        .collect::<Option<_>>()?;
-    let pool = match walk.step_quant.get(pool_step) {
-        Some(Some(StepQuant::Pool(p))) => *p,
-        _ => None?,
-    };
-    // Each tensor must be read with the parameters it was written with: the output of one step
-    // is the input of the next (the stem's input may differ from the graph's: requantized).
-    let same = |a: QParams, b: QParams| a == b;
-    let mut current = q[0].output;
-    let mut i = 1;
-    for (add, block) in adds.iter().zip(&arch.blocks) {
-        let block_input = current;
-        let n = 2 + usize::from(block.expand.is_some());
-        for c in q.get(i..i + n)? {
-            if !same(c.input, current) {
-                return None;
-            }
-            current = c.output;
-        }
-        i += n;
-        if let Some(a) = add {
-            if !same(a.a, block_input) || !same(a.b, current) {
-                return None;
-            }
-            current = a.output;
-        }
-    }
-    // What follows the blocks: V2's last 1×1 convolution, then pooling, then the classifier.
-    while i < q.len() - 1 {
-        if !same(q[i].input, current) {
-            return None;
-        }
-        current = q[i].output;
-        i += 1;
-    }
-    if !same(pool.input, current) || !same(q[i].input, pool.output) {
-        return None;
-    }
-    Some(GraphQuant { input, adds, pool })
 }
 
 /// Checks a file's hex sha256 against a Subresource-Integrity string `sha256-<base64>`.

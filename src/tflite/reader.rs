@@ -31,6 +31,8 @@ pub(crate) enum DType {
     I8,
     /// 32-bit integer (quantized biases, shape operands).
     I32,
+    /// 16-bit float (weights of a float16 file, dequantized before use).
+    F16,
     /// Any other element type.
     Other(i8),
 }
@@ -146,8 +148,34 @@ pub(crate) enum OpKind {
         /// Fused activation.
         activation: FusedActivation,
     },
+    /// SUB.
+    Sub {
+        /// Fused activation.
+        activation: FusedActivation,
+    },
+    /// FULLY_CONNECTED (a dense layer).
+    FullyConnected {
+        /// Fused activation.
+        activation: FusedActivation,
+        /// Whether a dynamic-range file quantizes its float input asymmetrically.
+        asymmetric_inputs: bool,
+    },
     /// HARD_SWISH.
     HardSwish,
+    /// RELU, as its own operator.
+    Relu,
+    /// RELU6, as its own operator.
+    Relu6,
+    /// LOGISTIC (sigmoid).
+    Logistic,
+    /// MINIMUM of two tensors (a ReLU6's upper bound where the converter emits it).
+    Minimum,
+    /// MAXIMUM of two tensors (a ReLU's lower bound).
+    Maximum,
+    /// PAD (and PADV2 with a constant value): explicit padding before a VALID convolution.
+    Pad,
+    /// SHAPE, STRIDED_SLICE or PACK: the arithmetic of a RESHAPE's target shape.
+    ShapeArithmetic,
     /// RESHAPE.
     Reshape,
     /// SQUEEZE.
@@ -204,8 +232,15 @@ fn builtin_name(code: i32) -> String {
         (25, "SOFTMAX"),
         (34, "PAD"),
         (40, "MEAN"),
+        (41, "SUB"),
         (43, "SQUEEZE"),
+        (45, "STRIDED_SLICE"),
+        (55, "MAXIMUM"),
         (56, "ARG_MAX"),
+        (57, "MINIMUM"),
+        (60, "PADV2"),
+        (77, "SHAPE"),
+        (83, "PACK"),
         (114, "QUANTIZE"),
         (117, "HARD_SWISH"),
     ];
@@ -336,6 +371,7 @@ impl<'a> TfliteFile<'a> {
                 TensorType::UINT8 => DType::U8,
                 TensorType::INT8 => DType::I8,
                 TensorType::INT32 => DType::I32,
+                TensorType::FLOAT16 => DType::F16,
                 other => DType::Other(other.0),
             };
             let quantization = t.quantization().and_then(|q| {
@@ -351,6 +387,7 @@ impl<'a> TfliteFile<'a> {
             if let Some((_, len)) = data {
                 let elem = match dtype {
                     DType::F32 | DType::I32 => 4,
+                    DType::F16 => 2,
                     DType::U8 | DType::I8 => 1,
                     DType::Other(_) => 0,
                 };
@@ -453,7 +490,28 @@ impl<'a> TfliteFile<'a> {
                         .map(|o| activation(o.fused_activation_function()))
                         .unwrap_or(FusedActivation::None),
                 },
+                9 => {
+                    let o = op.builtin_options_as_fully_connected_options();
+                    let act = o.map(|o| activation(o.fused_activation_function()));
+                    OpKind::FullyConnected {
+                        activation: act.unwrap_or(FusedActivation::None),
+                        asymmetric_inputs: o.is_some_and(|o| o.asymmetric_quantize_inputs()),
+                    }
+                }
+                41 => OpKind::Sub {
+                    activation: op
+                        .builtin_options_as_sub_options()
+                        .map(|o| activation(o.fused_activation_function()))
+                        .unwrap_or(FusedActivation::None),
+                },
                 117 => OpKind::HardSwish,
+                19 => OpKind::Relu,
+                21 => OpKind::Relu6,
+                14 => OpKind::Logistic,
+                57 => OpKind::Minimum,
+                55 => OpKind::Maximum,
+                34 | 60 => OpKind::Pad,
+                77 | 45 | 83 => OpKind::ShapeArithmetic,
                 22 => OpKind::Reshape,
                 43 => OpKind::Squeeze,
                 25 => OpKind::Softmax,

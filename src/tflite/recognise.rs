@@ -1,149 +1,138 @@
-//! Recognises which MobileNet a walked graph is, and checks every convolution against the
-//! architecture that configuration implies.
+//! Turns what [`super::structure`] found into the network's architecture, each convolution with
+//! the file's own geometry, activation, quantization and weights' place, and recognises the
+//! backbone as a MobileNet configuration (version, width α, minimalistic) by holding its
+//! convolutions to the architecture tables of TF-slim and Keras.
 
-use super::graph::{LoadedConv, Step, Walk};
+use super::graph::{Graph, NodeOp};
+use super::reader::{DType, TfliteFile};
+use super::structure::{At, Found, Layer};
 use crate::error::{Error, Result};
-use crate::model::{Architecture, ConvSpec, MobileNetConfig, Version};
-use crate::spec::Activation;
+use crate::model::{
+    Architecture, BlockSpec, ConvSpec, MobileNetConfig, QuantConv, SqueezeExciteSpec, Tables,
+    Version,
+};
+use crate::spec::{Activation, Conv};
 
-/// Block structure as found in the file (indices into the walk's convolutions).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FoundBlock {
-    expand: Option<usize>,
-    depthwise: usize,
-    squeeze_excite: Option<(usize, usize)>,
-    project: usize,
-    residual: bool,
-    /// The step of the residual addition.
-    add_step: Option<usize>,
+/// Where a convolution's weights are in the files: read by [`super::load_with`] once it knows
+/// which form (float, integer) the model is built from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WeightSource {
+    /// Index of the file among those loaded together.
+    pub file: usize,
+    /// The weight tensor.
+    pub weight: usize,
+    /// The bias tensor, if any.
+    pub bias: Option<usize>,
+    /// Whether the weights are a depthwise convolution's (1HWO, else OHWI or `[out, in]`).
+    pub depthwise: bool,
+    /// Subtracted from the bias of the float form (the hard-sigmoid's `+ 3` the converter
+    /// folded into it: the float model applies the whole hard-sigmoid itself).
+    pub bias_offset: f32,
 }
 
-#[derive(Debug)]
-struct Found {
-    stem: usize,
-    blocks: Vec<FoundBlock>,
-    /// The step of the global pooling.
-    pool_step: usize,
-    last_conv: Option<usize>,
-    pre_logits: Option<usize>,
-    classifier: usize,
+/// A convolution read from the file: geometry, activation, quantization, and where its weights
+/// are ([`super::read_float`] and [`super::read_quant`] return them).
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedConv {
+    /// Output tensor name (informative).
+    pub name: String,
+    /// Geometry and activation, as the file has them.
+    pub spec: ConvSpec,
+    /// The range TFLite saturates the output to before the activation, if it does.
+    pub saturation: Option<(f32, f32)>,
+    /// The quantization step of the output (a quantized graph's grid), if any.
+    pub step: Option<f32>,
+    /// The integer form, when input, weights, bias and output are all 8-bit quantized.
+    pub quant: Option<QuantConv>,
+    /// Where the weights are.
+    pub source: WeightSource,
 }
 
-fn parse(steps: &[Step], convs: &[LoadedConv]) -> Result<Found> {
-    let conv_at = |i: usize| match steps.get(i) {
-        Some(Step::Conv(c)) => Some(*c),
-        _ => None,
-    };
-    let is_dw = |c: usize| convs[c].spec.conv.groups > 1;
-    let is_1x1 = |c: usize| convs[c].spec.conv.groups == 1 && convs[c].spec.conv.kernel == 1;
-    let unexpected = |i: usize, what: &str| {
-        Error::ModelUnsupported(format!(
-            "layer sequence does not match a MobileNet: expected {what} at step {i}, found {:?}",
-            steps.get(i)
-        ))
-    };
+/// A recognised network.
+#[derive(Debug, Clone)]
+pub(crate) struct Recognised {
+    /// The configuration its backbone matches.
+    pub config: MobileNetConfig,
+    /// Its architecture, from the file.
+    pub arch: Architecture,
+    /// Its convolutions in the order of [`Architecture::convs`].
+    pub convs: Vec<LoadedConv>,
+}
 
-    let stem = conv_at(0)
-        .filter(|&c| !is_dw(c))
-        .ok_or_else(|| unexpected(0, "a stem convolution"))?;
-    let mut i = 1;
-    let mut blocks = Vec::new();
-    loop {
-        let mut j = i;
-        let mut expand = None;
-        if let (Some(e), Some(d)) = (conv_at(j), conv_at(j + 1))
-            && is_1x1(e)
-            && is_dw(d)
-        {
-            expand = Some(e);
-            j += 1;
-        }
-        let Some(depthwise) = conv_at(j).filter(|&d| is_dw(d)) else {
-            break;
-        };
-        j += 1;
-        let mut squeeze_excite = None;
-        if steps.get(j) == Some(&Step::Pool) && steps.get(j + 3) == Some(&Step::Gate) {
-            match (conv_at(j + 1), conv_at(j + 2)) {
-                (Some(r), Some(e)) => squeeze_excite = Some((r, e)),
-                _ => return Err(unexpected(j + 1, "squeeze-excite convolutions")),
-            }
-            j += 4;
-        }
-        let project = conv_at(j)
-            .filter(|&p| is_1x1(p))
-            .ok_or_else(|| unexpected(j, "a 1x1 projection"))?;
-        j += 1;
-        let residual = steps.get(j) == Some(&Step::Add);
-        let add_step = residual.then_some(j);
-        if residual {
-            j += 1;
-        }
-        blocks.push(FoundBlock {
-            expand,
+/// Widths tried: the published ones and a fine grid (Keras accepts any α).
+fn widths() -> impl Iterator<Item = f32> {
+    (5..=40).map(|i| i as f32 * 0.05).chain([0.35, 1.3, 1.4])
+}
+
+/// A convolution of the found network, in the file it belongs to.
+fn loaded(files: &[(&TfliteFile<'_>, &Graph)], layer: &Layer, bias_offset: f32) -> Result<LoadedConv> {
+    let At { file: f, node } = layer.conv;
+    let (file, graph) = files[f];
+    let n = &graph.nodes[node];
+    let NodeOp::Conv {
+        conv,
+        fused,
+        weight,
+        bias,
+        depthwise,
+        ..
+    } = n.op
+    else {
+        return Err(Error::Internal("a layer that is not a convolution".into()));
+    };
+    // The output of the convolution itself (before a separate activation operator).
+    let conv_out = n.out;
+    let range = file.tensors[conv_out].quantized_range();
+    let saturation = match layer.activation {
+        Activation::None => None,
+        _ => range,
+    };
+    let step = file.tensors[conv_out]
+        .quantization
+        .as_ref()
+        .filter(|q| q.scale.len() == 1)
+        .map(|q| q.scale[0]);
+    Ok(LoadedConv {
+        name: file.tensors[conv_out].name.clone(),
+        spec: ConvSpec {
+            conv,
+            activation: layer.activation,
+        },
+        saturation,
+        step,
+        quant: super::quant::quant_conv(file, n.x, weight, bias, conv_out, fused, depthwise),
+        source: WeightSource {
+            file: f,
+            weight,
+            bias,
             depthwise,
-            squeeze_excite,
-            project,
-            residual,
-            add_step,
-        });
-        i = j;
-    }
-    let mut last_conv = None;
-    if let Some(c) = conv_at(i)
-        && steps.get(i + 1) == Some(&Step::Pool)
-    {
-        last_conv = Some(c);
-        i += 1;
-    }
-    if steps.get(i) != Some(&Step::Pool) {
-        return Err(unexpected(i, "global pooling"));
-    }
-    let pool_step = i;
-    i += 1;
-    let mut pre_logits = None;
-    if let (Some(p), Some(_)) = (conv_at(i), conv_at(i + 1)) {
-        pre_logits = Some(p);
-        i += 1;
-    }
-    let Some(classifier) = conv_at(i) else {
-        return Err(Error::ModelIncomplete(
-            "the graph ends after global pooling: this is a backbone without its classifier \
-             head; load it together with the head file"
-                .into(),
-        ));
-    };
-    if i + 1 != steps.len() {
-        return Err(unexpected(i + 1, "the end of the graph"));
-    }
-    Ok(Found {
-        stem,
-        blocks,
-        pool_step,
-        last_conv,
-        pre_logits,
-        classifier,
+            bias_offset,
+        },
     })
 }
 
-fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
-    let v3 = found.blocks.iter().any(|b| b.squeeze_excite.is_some())
-        || convs
-            .iter()
-            .any(|c| c.spec.activation == Activation::HardSwish);
-    let v2 = found
-        .blocks
-        .iter()
-        .any(|b| b.expand.is_some() || b.residual);
-    Ok(match (v3, v2, found.blocks.len()) {
-        (true, _, 11) => Version::V3Small,
-        (true, _, 15) => Version::V3Large,
-        (false, true, 17) => Version::V2,
-        (false, false, 13) => Version::V1,
-        (_, _, n) => {
+fn same_shape(a: &Conv, b: &Conv) -> bool {
+    a.in_channels == b.in_channels
+        && a.out_channels == b.out_channels
+        && a.kernel == b.kernel
+        && a.stride == b.stride
+        && a.groups == b.groups
+}
+
+/// The version a backbone's structure says it is.
+fn version_of(arch: &Architecture) -> Result<Version> {
+    let gated = arch.blocks.iter().any(|b| b.squeeze_excite.is_some());
+    let hard_swish = arch.convs().iter().any(|c| c.activation == Activation::HardSwish);
+    let expands = arch.blocks.iter().any(|b| b.expand.is_some() || b.residual);
+    Ok(match (arch.blocks.len(), expands) {
+        (11, true) => Version::V3Small,
+        (15, true) => Version::V3Large,
+        (17, true) if !gated && !hard_swish => Version::V2,
+        (13, false) if !gated && !hard_swish => Version::V1,
+        (n, _) => {
             return Err(Error::ModelUnsupported(format!(
                 "{n} blocks{}: no MobileNet has this layout",
-                if v3 {
+                if gated || hard_swish {
                     " with squeeze-excite/hard-swish"
                 } else {
                     ""
@@ -153,104 +142,132 @@ fn version_of(found: &Found, convs: &[LoadedConv]) -> Result<Version> {
     })
 }
 
-fn same_shape(spec: &ConvSpec, conv: &LoadedConv) -> bool {
-    let (a, b) = (spec.conv, conv.spec.conv);
-    a.in_channels == b.in_channels
-        && a.out_channels == b.out_channels
-        && a.kernel == b.kernel
-        && a.stride == b.stride
-        && a.groups == b.groups
+/// The backbone's convolutions (stem, blocks, last convolution), in order.
+fn backbone(arch: &Architecture) -> Vec<ConvSpec> {
+    let mut convs = arch.convs();
+    convs.truncate(convs.len() - arch.head.len());
+    convs
 }
 
-fn same_structure(arch: &Architecture, found: &Found) -> bool {
-    arch.blocks.len() == found.blocks.len()
-        && arch.blocks.iter().zip(&found.blocks).all(|(a, f)| {
-            a.expand.is_some() == f.expand.is_some()
-                && a.squeeze_excite.is_some() == f.squeeze_excite.is_some()
-                && a.residual == f.residual
-        })
-        && arch.last_conv.is_some() == found.last_conv.is_some()
-        && arch.pre_logits.is_some() == found.pre_logits.is_some()
-}
-
-/// Width multipliers of the published MobileNets.
-const WIDTHS: [f32; 8] = [0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4, 2.0];
-
-/// A recognised graph.
-#[derive(Debug, Clone)]
-pub(crate) struct Recognised {
-    /// Which MobileNet it is.
-    pub config: MobileNetConfig,
-    /// Its convolutions in the order of [`Architecture::convs`].
-    pub convs: Vec<LoadedConv>,
-    /// Per block: the step of [`Walk::steps`] that is its residual addition, if any.
-    pub add_steps: Vec<Option<usize>>,
-    /// The step that is the global pooling.
-    pub pool_step: usize,
-}
-
-/// Recognises the configuration of a walked graph and returns it with the convolutions in the
-/// order of [`Architecture::convs`], each checked against its specification.
-pub(crate) fn recognise(walk: &Walk) -> Result<Recognised> {
-    let found = parse(&walk.steps, &walk.convs)?;
-    let version = version_of(&found, &walk.convs)?;
-    let shape = &walk.input_shape;
+/// Recognises the found network: its architecture from the file, and the configuration whose
+/// tables its backbone matches, convolution for convolution.
+pub(crate) fn recognise(files: &[(&TfliteFile<'_>, &Graph)], found: &Found) -> Result<Recognised> {
+    let spec = |l: &Layer, offset: f32| -> Result<LoadedConv> { loaded(files, l, offset) };
+    let stem = spec(&found.stem, 0.0)?;
+    let mut convs = vec![stem.clone()];
+    let mut blocks = Vec::new();
+    let mut x_channels = stem.spec.conv.out_channels;
+    for b in &found.blocks {
+        let expand = b.expand.as_ref().map(|l| spec(l, 0.0)).transpose()?;
+        let depthwise = spec(&b.depthwise, 0.0)?;
+        let se = b
+            .squeeze_excite
+            .as_ref()
+            .map(|se| Ok::<_, Error>((spec(&se.reduce, 0.0)?, spec(&se.expand, se.folded_offset)?)))
+            .transpose()?;
+        let project = spec(&b.project, 0.0)?;
+        let residual = b.add.is_some();
+        let out = project.spec.conv.out_channels;
+        if residual && (out != x_channels || depthwise.spec.conv.stride != 1) {
+            return Err(Error::ModelUnsupported(
+                "a residual addition across a change of shape".into(),
+            ));
+        }
+        x_channels = out;
+        blocks.push(BlockSpec {
+            expand: expand.as_ref().map(|c| c.spec),
+            depthwise: depthwise.spec,
+            squeeze_excite: se.as_ref().map(|(r, e)| SqueezeExciteSpec {
+                reduce: r.spec,
+                expand: e.spec,
+            }),
+            project: project.spec,
+            residual,
+        });
+        convs.extend(expand);
+        convs.push(depthwise);
+        if let Some((r, e)) = se {
+            convs.push(r);
+            convs.push(e);
+        }
+        convs.push(project);
+    }
+    let last_conv = found.last_conv.as_ref().map(|l| spec(l, 0.0)).transpose()?;
+    convs.extend(last_conv.clone());
+    let head: Vec<LoadedConv> = found.head.iter().map(|l| spec(l, 0.0)).collect::<Result<_>>()?;
+    convs.extend(head.iter().cloned());
+    let arch = Architecture {
+        stem: stem.spec,
+        blocks,
+        last_conv: last_conv.map(|c| c.spec),
+        head: head.iter().map(|c| c.spec).collect(),
+    };
+    let version = version_of(&arch)?;
+    let (file, graph) = files.iter().find(|(_, g)| g.takes_image()).expect("a backbone");
+    let shape = &graph.input_shape;
     if shape.len() != 4 || shape[0] != 1 || shape[1] != shape[2] || shape[3] != 3 {
         return Err(Error::ModelUnsupported(format!(
             "input shape {shape:?}; expected [1, S, S, 3]"
         )));
     }
-    let num_classes = walk.convs[found.classifier].spec.conv.out_channels;
-    let mut order = vec![found.stem];
-    for b in &found.blocks {
-        order.extend(b.expand);
-        order.push(b.depthwise);
-        if let Some((r, e)) = b.squeeze_excite {
-            order.push(r);
-            order.push(e);
-        }
-        order.push(b.project);
+    if !matches!(file.tensors[graph.input].dtype, DType::F32 | DType::U8 | DType::I8) {
+        return Err(Error::ModelUnsupported(format!(
+            "graph input of element type {:?}",
+            file.tensors[graph.input].dtype
+        )));
     }
-    order.extend(found.last_conv);
-    order.extend(found.pre_logits);
-    order.push(found.classifier);
-
+    let num_classes = arch.classifier().conv.out_channels;
+    let ours = backbone(&arch);
     let mut closest: Option<(usize, String)> = None;
-    for width in WIDTHS {
-        let config = MobileNetConfig {
-            version,
-            width_multiplier: width,
-            resolution: shape[1],
-            num_classes,
-        };
-        let arch = config.architecture();
-        if !same_structure(&arch, &found) {
-            continue;
+    let variants: &[(Tables, bool)] = match version {
+        Version::V3Small | Version::V3Large => {
+            &[(Tables::Slim, false), (Tables::Keras, false), (Tables::Keras, true)]
         }
-        let specs = arch.convs();
-        let matching = specs
-            .iter()
-            .zip(&order)
-            .take_while(|(s, c)| same_shape(s, &walk.convs[**c]))
-            .count();
-        if matching == specs.len() && specs.len() == order.len() {
-            let convs = order.iter().map(|&c| walk.convs[c].clone()).collect();
-            return Ok(Recognised {
-                config,
-                convs,
-                add_steps: found.blocks.iter().map(|b| b.add_step).collect(),
-                pool_step: found.pool_step,
-            });
-        }
-        if closest.as_ref().is_none_or(|(m, _)| matching > *m) {
-            let found = &walk.convs[order[matching.min(order.len() - 1)]];
-            let c = found.spec.conv;
-            let expected = specs.get(matching).map(|s| s.conv);
-            let detail = format!(
-                "at width {width}, layer {matching} ({:?}) is {}x{} {}→{} stride {}, expected {:?}",
-                found.name, c.kernel, c.kernel, c.in_channels, c.out_channels, c.stride, expected
-            );
-            closest = Some((matching, detail));
+        _ => &[(Tables::Slim, false)],
+    };
+    for &(tables, minimalistic) in variants {
+        for width in widths() {
+            let config = MobileNetConfig {
+                version,
+                width_multiplier: width,
+                resolution: shape[1],
+                num_classes,
+                minimalistic,
+            };
+            let expected = config.architecture_of(tables);
+            let theirs = backbone(&expected);
+            let structure = expected.blocks.len() == arch.blocks.len()
+                && expected.blocks.iter().zip(&arch.blocks).all(|(a, b)| {
+                    a.expand.is_some() == b.expand.is_some()
+                        && a.squeeze_excite.is_some() == b.squeeze_excite.is_some()
+                        && a.residual == b.residual
+                })
+                && expected.last_conv.is_some() == arch.last_conv.is_some();
+            if !structure {
+                continue;
+            }
+            let matching = theirs
+                .iter()
+                .zip(&ours)
+                .take_while(|(t, o)| same_shape(&t.conv, &o.conv))
+                .count();
+            if matching == theirs.len() && theirs.len() == ours.len() {
+                return Ok(Recognised { config, arch, convs });
+            }
+            if closest.as_ref().is_none_or(|(m, _)| matching > *m) {
+                let c = ours[matching.min(ours.len() - 1)].conv;
+                let detail = format!(
+                    "at width {width}, layer {matching} ({:?}) is {}x{} {}→{} stride {}, expected {:?}",
+                    convs[matching.min(ours.len() - 1)].name,
+                    c.kernel,
+                    c.kernel,
+                    c.in_channels,
+                    c.out_channels,
+                    c.stride,
+                    theirs.get(matching).map(|s| s.conv)
+                );
+                closest = Some((matching, detail));
+            }
         }
     }
     Err(Error::ModelUnsupported(format!(

@@ -312,12 +312,96 @@ impl<'a> ::flatbuffers::Verifiable for ActivationFunctionType {
 
 impl ::flatbuffers::SimpleToVerifyInSlice for ActivationFunctionType {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MIN_BUILTIN_OPTIONS: u8 = 0;
+pub const ENUM_MIN_FULLY_CONNECTED_OPTIONS_WEIGHTS_FORMAT: i8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BUILTIN_OPTIONS: u8 = 21;
+pub const ENUM_MAX_FULLY_CONNECTED_OPTIONS_WEIGHTS_FORMAT: i8 = 1;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BUILTIN_OPTIONS: [BuiltinOptions; 8] = [
+pub const ENUM_VALUES_FULLY_CONNECTED_OPTIONS_WEIGHTS_FORMAT: [FullyConnectedOptionsWeightsFormat; 2] = [
+  FullyConnectedOptionsWeightsFormat::DEFAULT,
+  FullyConnectedOptionsWeightsFormat::SHUFFLED4x16INT8,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct FullyConnectedOptionsWeightsFormat(pub i8);
+#[allow(non_upper_case_globals)]
+impl FullyConnectedOptionsWeightsFormat {
+  pub const DEFAULT: Self = Self(0);
+  pub const SHUFFLED4x16INT8: Self = Self(1);
+
+  pub const ENUM_MIN: i8 = 0;
+  pub const ENUM_MAX: i8 = 1;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::DEFAULT,
+    Self::SHUFFLED4x16INT8,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::DEFAULT => Some("DEFAULT"),
+      Self::SHUFFLED4x16INT8 => Some("SHUFFLED4x16INT8"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for FullyConnectedOptionsWeightsFormat {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for FullyConnectedOptionsWeightsFormat {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<i8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for FullyConnectedOptionsWeightsFormat {
+    type Output = FullyConnectedOptionsWeightsFormat;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<i8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for FullyConnectedOptionsWeightsFormat {
+  type Scalar = i8;
+  #[inline]
+  fn to_little_endian(self) -> i8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: i8) -> Self {
+    let b = i8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for FullyConnectedOptionsWeightsFormat {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    i8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for FullyConnectedOptionsWeightsFormat {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_BUILTIN_OPTIONS: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_BUILTIN_OPTIONS: u8 = 28;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_BUILTIN_OPTIONS: [BuiltinOptions; 11] = [
   BuiltinOptions::NONE,
   BuiltinOptions::Conv2DOptions,
   BuiltinOptions::DepthwiseConv2DOptions,
@@ -325,7 +409,10 @@ pub const ENUM_VALUES_BUILTIN_OPTIONS: [BuiltinOptions; 8] = [
   BuiltinOptions::FullyConnectedOptions,
   BuiltinOptions::SoftmaxOptions,
   BuiltinOptions::AddOptions,
+  BuiltinOptions::ReshapeOptions,
   BuiltinOptions::MulOptions,
+  BuiltinOptions::ReducerOptions,
+  BuiltinOptions::SubOptions,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -340,10 +427,13 @@ impl BuiltinOptions {
   pub const FullyConnectedOptions: Self = Self(8);
   pub const SoftmaxOptions: Self = Self(9);
   pub const AddOptions: Self = Self(11);
+  pub const ReshapeOptions: Self = Self(17);
   pub const MulOptions: Self = Self(21);
+  pub const ReducerOptions: Self = Self(27);
+  pub const SubOptions: Self = Self(28);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 21;
+  pub const ENUM_MAX: u8 = 28;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Conv2DOptions,
@@ -352,7 +442,10 @@ impl BuiltinOptions {
     Self::FullyConnectedOptions,
     Self::SoftmaxOptions,
     Self::AddOptions,
+    Self::ReshapeOptions,
     Self::MulOptions,
+    Self::ReducerOptions,
+    Self::SubOptions,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -364,7 +457,10 @@ impl BuiltinOptions {
       Self::FullyConnectedOptions => Some("FullyConnectedOptions"),
       Self::SoftmaxOptions => Some("SoftmaxOptions"),
       Self::AddOptions => Some("AddOptions"),
+      Self::ReshapeOptions => Some("ReshapeOptions"),
       Self::MulOptions => Some("MulOptions"),
+      Self::ReducerOptions => Some("ReducerOptions"),
+      Self::SubOptions => Some("SubOptions"),
       _ => None,
     }
   }
@@ -1326,6 +1422,9 @@ impl<'a> ::flatbuffers::Follow<'a> for FullyConnectedOptions<'a> {
 
 impl<'a> FullyConnectedOptions<'a> {
   pub const VT_FUSED_ACTIVATION_FUNCTION: ::flatbuffers::VOffsetT = 4;
+  pub const VT_WEIGHTS_FORMAT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_KEEP_NUM_DIMS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ASYMMETRIC_QUANTIZE_INPUTS: ::flatbuffers::VOffsetT = 10;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -1337,6 +1436,9 @@ impl<'a> FullyConnectedOptions<'a> {
     args: &'args FullyConnectedOptionsArgs
   ) -> ::flatbuffers::WIPOffset<FullyConnectedOptions<'bldr>> {
     let mut builder = FullyConnectedOptionsBuilder::new(_fbb);
+    builder.add_asymmetric_quantize_inputs(args.asymmetric_quantize_inputs);
+    builder.add_keep_num_dims(args.keep_num_dims);
+    builder.add_weights_format(args.weights_format);
     builder.add_fused_activation_function(args.fused_activation_function);
     builder.finish()
   }
@@ -1349,6 +1451,27 @@ impl<'a> FullyConnectedOptions<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<ActivationFunctionType>(FullyConnectedOptions::VT_FUSED_ACTIVATION_FUNCTION, Some(ActivationFunctionType::NONE)).unwrap()}
   }
+  #[inline]
+  pub fn weights_format(&self) -> FullyConnectedOptionsWeightsFormat {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<FullyConnectedOptionsWeightsFormat>(FullyConnectedOptions::VT_WEIGHTS_FORMAT, Some(FullyConnectedOptionsWeightsFormat::DEFAULT)).unwrap()}
+  }
+  #[inline]
+  pub fn keep_num_dims(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(FullyConnectedOptions::VT_KEEP_NUM_DIMS, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn asymmetric_quantize_inputs(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(FullyConnectedOptions::VT_ASYMMETRIC_QUANTIZE_INPUTS, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for FullyConnectedOptions<'_> {
@@ -1358,18 +1481,27 @@ impl ::flatbuffers::Verifiable for FullyConnectedOptions<'_> {
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
      .visit_field::<ActivationFunctionType>("fused_activation_function", Self::VT_FUSED_ACTIVATION_FUNCTION, false)?
+     .visit_field::<FullyConnectedOptionsWeightsFormat>("weights_format", Self::VT_WEIGHTS_FORMAT, false)?
+     .visit_field::<bool>("keep_num_dims", Self::VT_KEEP_NUM_DIMS, false)?
+     .visit_field::<bool>("asymmetric_quantize_inputs", Self::VT_ASYMMETRIC_QUANTIZE_INPUTS, false)?
      .finish();
     Ok(())
   }
 }
 pub struct FullyConnectedOptionsArgs {
     pub fused_activation_function: ActivationFunctionType,
+    pub weights_format: FullyConnectedOptionsWeightsFormat,
+    pub keep_num_dims: bool,
+    pub asymmetric_quantize_inputs: bool,
 }
 impl<'a> Default for FullyConnectedOptionsArgs {
   #[inline]
   fn default() -> Self {
     FullyConnectedOptionsArgs {
       fused_activation_function: ActivationFunctionType::NONE,
+      weights_format: FullyConnectedOptionsWeightsFormat::DEFAULT,
+      keep_num_dims: false,
+      asymmetric_quantize_inputs: false,
     }
   }
 }
@@ -1382,6 +1514,18 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> FullyConnectedOptionsBuilder<
   #[inline]
   pub fn add_fused_activation_function(&mut self, fused_activation_function: ActivationFunctionType) {
     self.fbb_.push_slot::<ActivationFunctionType>(FullyConnectedOptions::VT_FUSED_ACTIVATION_FUNCTION, fused_activation_function, ActivationFunctionType::NONE);
+  }
+  #[inline]
+  pub fn add_weights_format(&mut self, weights_format: FullyConnectedOptionsWeightsFormat) {
+    self.fbb_.push_slot::<FullyConnectedOptionsWeightsFormat>(FullyConnectedOptions::VT_WEIGHTS_FORMAT, weights_format, FullyConnectedOptionsWeightsFormat::DEFAULT);
+  }
+  #[inline]
+  pub fn add_keep_num_dims(&mut self, keep_num_dims: bool) {
+    self.fbb_.push_slot::<bool>(FullyConnectedOptions::VT_KEEP_NUM_DIMS, keep_num_dims, false);
+  }
+  #[inline]
+  pub fn add_asymmetric_quantize_inputs(&mut self, asymmetric_quantize_inputs: bool) {
+    self.fbb_.push_slot::<bool>(FullyConnectedOptions::VT_ASYMMETRIC_QUANTIZE_INPUTS, asymmetric_quantize_inputs, false);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> FullyConnectedOptionsBuilder<'a, 'b, A> {
@@ -1402,6 +1546,9 @@ impl ::core::fmt::Debug for FullyConnectedOptions<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("FullyConnectedOptions");
       ds.field("fused_activation_function", &self.fused_activation_function());
+      ds.field("weights_format", &self.weights_format());
+      ds.field("keep_num_dims", &self.keep_num_dims());
+      ds.field("asymmetric_quantize_inputs", &self.asymmetric_quantize_inputs());
       ds.finish()
   }
 }
@@ -1689,6 +1836,294 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MulOptionsBuilder<'a, 'b, A> 
 impl ::core::fmt::Debug for MulOptions<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("MulOptions");
+      ds.field("fused_activation_function", &self.fused_activation_function());
+      ds.finish()
+  }
+}
+pub enum ReshapeOptionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReshapeOptions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReshapeOptions<'a> {
+  type Inner = ReshapeOptions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReshapeOptions<'a> {
+  pub const VT_NEW_SHAPE: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReshapeOptions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReshapeOptionsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReshapeOptions<'bldr>> {
+    let mut builder = ReshapeOptionsBuilder::new(_fbb);
+    if let Some(x) = args.new_shape { builder.add_new_shape(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn new_shape(&self) -> Option<::flatbuffers::Vector<'a, i32>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, i32>>>(ReshapeOptions::VT_NEW_SHAPE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReshapeOptions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, i32>>>("new_shape", Self::VT_NEW_SHAPE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReshapeOptionsArgs<'a> {
+    pub new_shape: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, i32>>>,
+}
+impl<'a> Default for ReshapeOptionsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReshapeOptionsArgs {
+      new_shape: None,
+    }
+  }
+}
+
+pub struct ReshapeOptionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReshapeOptionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_new_shape(&mut self, new_shape: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , i32>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReshapeOptions::VT_NEW_SHAPE, new_shape);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReshapeOptionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReshapeOptionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReshapeOptions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReshapeOptions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReshapeOptions");
+      ds.field("new_shape", &self.new_shape());
+      ds.finish()
+  }
+}
+pub enum ReducerOptionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReducerOptions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReducerOptions<'a> {
+  type Inner = ReducerOptions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReducerOptions<'a> {
+  pub const VT_KEEP_DIMS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReducerOptions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReducerOptionsArgs
+  ) -> ::flatbuffers::WIPOffset<ReducerOptions<'bldr>> {
+    let mut builder = ReducerOptionsBuilder::new(_fbb);
+    builder.add_keep_dims(args.keep_dims);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn keep_dims(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ReducerOptions::VT_KEEP_DIMS, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReducerOptions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<bool>("keep_dims", Self::VT_KEEP_DIMS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReducerOptionsArgs {
+    pub keep_dims: bool,
+}
+impl<'a> Default for ReducerOptionsArgs {
+  #[inline]
+  fn default() -> Self {
+    ReducerOptionsArgs {
+      keep_dims: false,
+    }
+  }
+}
+
+pub struct ReducerOptionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReducerOptionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_keep_dims(&mut self, keep_dims: bool) {
+    self.fbb_.push_slot::<bool>(ReducerOptions::VT_KEEP_DIMS, keep_dims, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReducerOptionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReducerOptionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReducerOptions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReducerOptions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReducerOptions");
+      ds.field("keep_dims", &self.keep_dims());
+      ds.finish()
+  }
+}
+pub enum SubOptionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SubOptions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SubOptions<'a> {
+  type Inner = SubOptions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SubOptions<'a> {
+  pub const VT_FUSED_ACTIVATION_FUNCTION: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SubOptions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SubOptionsArgs
+  ) -> ::flatbuffers::WIPOffset<SubOptions<'bldr>> {
+    let mut builder = SubOptionsBuilder::new(_fbb);
+    builder.add_fused_activation_function(args.fused_activation_function);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn fused_activation_function(&self) -> ActivationFunctionType {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ActivationFunctionType>(SubOptions::VT_FUSED_ACTIVATION_FUNCTION, Some(ActivationFunctionType::NONE)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SubOptions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<ActivationFunctionType>("fused_activation_function", Self::VT_FUSED_ACTIVATION_FUNCTION, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SubOptionsArgs {
+    pub fused_activation_function: ActivationFunctionType,
+}
+impl<'a> Default for SubOptionsArgs {
+  #[inline]
+  fn default() -> Self {
+    SubOptionsArgs {
+      fused_activation_function: ActivationFunctionType::NONE,
+    }
+  }
+}
+
+pub struct SubOptionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SubOptionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_fused_activation_function(&mut self, fused_activation_function: ActivationFunctionType) {
+    self.fbb_.push_slot::<ActivationFunctionType>(SubOptions::VT_FUSED_ACTIVATION_FUNCTION, fused_activation_function, ActivationFunctionType::NONE);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SubOptionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SubOptionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SubOptions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SubOptions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SubOptions");
       ds.field("fused_activation_function", &self.fused_activation_function());
       ds.finish()
   }
@@ -2008,6 +2443,21 @@ impl<'a> Operator<'a> {
 
   #[inline]
   #[allow(non_snake_case)]
+  pub fn builtin_options_as_reshape_options(&self) -> Option<ReshapeOptions<'a>> {
+    if self.builtin_options_type() == BuiltinOptions::ReshapeOptions {
+      self.builtin_options().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReshapeOptions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
   pub fn builtin_options_as_mul_options(&self) -> Option<MulOptions<'a>> {
     if self.builtin_options_type() == BuiltinOptions::MulOptions {
       self.builtin_options().map(|t| {
@@ -2015,6 +2465,36 @@ impl<'a> Operator<'a> {
        // Created from a valid Table for this object
        // Which contains a valid union in this slot
        unsafe { MulOptions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn builtin_options_as_reducer_options(&self) -> Option<ReducerOptions<'a>> {
+    if self.builtin_options_type() == BuiltinOptions::ReducerOptions {
+      self.builtin_options().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReducerOptions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn builtin_options_as_sub_options(&self) -> Option<SubOptions<'a>> {
+    if self.builtin_options_type() == BuiltinOptions::SubOptions {
+      self.builtin_options().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SubOptions::init_from_table(t) }
      })
     } else {
       None
@@ -2040,7 +2520,10 @@ impl ::flatbuffers::Verifiable for Operator<'_> {
           BuiltinOptions::FullyConnectedOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<FullyConnectedOptions>>("BuiltinOptions::FullyConnectedOptions", pos),
           BuiltinOptions::SoftmaxOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SoftmaxOptions>>("BuiltinOptions::SoftmaxOptions", pos),
           BuiltinOptions::AddOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<AddOptions>>("BuiltinOptions::AddOptions", pos),
+          BuiltinOptions::ReshapeOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReshapeOptions>>("BuiltinOptions::ReshapeOptions", pos),
           BuiltinOptions::MulOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MulOptions>>("BuiltinOptions::MulOptions", pos),
+          BuiltinOptions::ReducerOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReducerOptions>>("BuiltinOptions::ReducerOptions", pos),
+          BuiltinOptions::SubOptions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SubOptions>>("BuiltinOptions::SubOptions", pos),
           _ => Ok(()),
         }
      })?
@@ -2158,8 +2641,29 @@ impl ::core::fmt::Debug for Operator<'_> {
             ds.field("builtin_options", &"InvalidFlatbuffer: Union discriminant does not match value.")
           }
         },
+        BuiltinOptions::ReshapeOptions => {
+          if let Some(x) = self.builtin_options_as_reshape_options() {
+            ds.field("builtin_options", &x)
+          } else {
+            ds.field("builtin_options", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
         BuiltinOptions::MulOptions => {
           if let Some(x) = self.builtin_options_as_mul_options() {
+            ds.field("builtin_options", &x)
+          } else {
+            ds.field("builtin_options", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        BuiltinOptions::ReducerOptions => {
+          if let Some(x) = self.builtin_options_as_reducer_options() {
+            ds.field("builtin_options", &x)
+          } else {
+            ds.field("builtin_options", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        BuiltinOptions::SubOptions => {
+          if let Some(x) = self.builtin_options_as_sub_options() {
             ds.field("builtin_options", &x)
           } else {
             ds.field("builtin_options", &"InvalidFlatbuffer: Union discriminant does not match value.")

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::spec::QParams;
 
 impl TfliteFile<'_> {
-    /// Dequantized values of a constant tensor: float32 as stored, uint8/int8 as
+    /// Dequantized values of a constant tensor: float32 as stored, float16 widened, uint8/int8 as
     /// `scale * (q - zero_point)` per tensor or per channel, int32 biases as `scale * q`.
     pub(crate) fn dequantize(&self, index: usize) -> Result<Vec<f32>> {
         let t = &self.tensors[index];
@@ -18,6 +18,12 @@ impl TfliteFile<'_> {
             return Ok(raw
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect());
+        }
+        if t.dtype == DType::F16 {
+            return Ok(raw
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect());
         }
         let q = t.quantization.as_ref().ok_or_else(|| {
@@ -207,5 +213,20 @@ impl TfliteFile<'_> {
             )));
         }
         Ok(v[0])
+    }
+
+    /// The values of a constant int32 tensor as stored (shape operands, paddings).
+    pub(crate) fn raw_integers(&self, index: usize) -> Result<Vec<i32>> {
+        let t = &self.tensors[index];
+        let (start, len) = t
+            .data
+            .ok_or_else(|| Error::ModelFormat(format!("tensor {:?} has no data", t.name)))?;
+        if t.dtype != DType::I32 {
+            return Err(Error::ModelFormat(format!("tensor {:?} is not int32", t.name)));
+        }
+        Ok(self.bytes[start..start + len]
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
