@@ -299,6 +299,13 @@ impl Classifier {
 
     /// Runs the network on a crop; returns (embedding, raw outputs including any background).
     pub fn run_crop(&mut self, crop: &[u8]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let (embedding, logits, _) = self.infer(crop)?;
+        Ok((embedding, logits))
+    }
+
+    /// Embedding, raw outputs, and the graph's own probabilities where an integer graph
+    /// computes them (its 8-bit softmax).
+    fn infer(&mut self, crop: &[u8]) -> Result<(Vec<f32>, Vec<f32>, Option<Vec<f32>>)> {
         let s = self.config.resolution;
         if crop.len() != s * s * 3 {
             return Err(Error::InputSize(format!(
@@ -314,18 +321,16 @@ impl Classifier {
                 m.forward(Tensor::<4, Int>::from_data(data, (&self.device, DType::U8)))
             }
         };
-        let embedding = out
-            .embedding
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::Internal(format!("{e:?}")))?;
-        let logits = out
-            .logits
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::Internal(format!("{e:?}")))?;
+        let vec = |t: Tensor<2>| {
+            t.into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| Error::Internal(format!("{e:?}")))
+        };
+        let embedding = vec(out.embedding)?;
+        let logits = vec(out.logits)?;
+        let probabilities = out.probabilities.map(vec).transpose()?;
         self.recorder.record(start.elapsed().as_secs_f64() * 1e3);
-        Ok((embedding, logits))
+        Ok((embedding, logits, probabilities))
     }
 
     /// The top `top_k` classes, most probable first.
@@ -339,8 +344,32 @@ impl Classifier {
         if top_k == 0 {
             return Err(Error::Argument("topK must be at least 1".into()));
         }
-        let (_, logits) = self.run_crop(crop)?;
-        Ok(self.top_k(&logits, top_k))
+        let (_, logits, probabilities) = self.infer(crop)?;
+        Ok(match probabilities {
+            Some(p) => self.ranked(&p, &logits, top_k),
+            None => self.top_k(&logits, top_k),
+        })
+    }
+
+    /// The graph's own probabilities, ties (its 256 levels) broken by the unrounded logits.
+    fn ranked(&self, probabilities: &[f32], logits: &[f32], k: usize) -> Vec<Prediction> {
+        let n = probabilities.len();
+        let mut order: Vec<usize> = (self.first_class.min(n)..n).collect();
+        order.sort_by(|&a, &b| {
+            probabilities[b]
+                .total_cmp(&probabilities[a])
+                .then(logits[b].total_cmp(&logits[a]))
+                .then(a.cmp(&b))
+        });
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| Prediction {
+                index: i - self.first_class,
+                label: self.labels[i].clone(),
+                probability: probabilities[i],
+            })
+            .collect()
     }
 
     /// Ranks raw outputs: softmax over every output (as the TF graphs do), or a sigmoid per

@@ -27,6 +27,9 @@ pub(crate) struct Output {
     pub embedding: Tensor<2>,
     /// Classifier outputs `[N, classes]`.
     pub logits: Tensor<2>,
+    /// The graph's own probabilities `[N, classes]`, where an integer graph computes them
+    /// (its 8-bit softmax), exactly as TFLite does.
+    pub probabilities: Option<Tensor<2>>,
 }
 
 impl MobileNet {
@@ -76,6 +79,10 @@ impl MobileNet {
         }
         let embedding: Tensor<2> = x.clone().flatten(1, 3);
         let logits = classifier.forward(x, ops).flatten(1, 3);
-        Output { embedding, logits }
+        Output {
+            embedding,
+            logits,
+            probabilities: None,
+        }
     }
 }

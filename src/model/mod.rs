@@ -15,5 +15,5 @@ pub(crate) use config::{Architecture, BlockSpec, ConvSpec, SqueezeExciteSpec, Ta
 pub use config::{MobileNetConfig, Version};
 pub(crate) use generated::generated_weights;
 pub(crate) use mobilenet::{MobileNet, Output};
-pub(crate) use quant::{AddQuant, GraphQuant, InputQuant, IntWeights, PoolQuant, QuantConv};
+pub(crate) use quant::{AddQuant, GraphQuant, InputQuant, IntWeights, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant};
 pub(crate) use quantized::QuantMobileNet;

@@ -77,6 +77,46 @@ pub(crate) struct PoolQuant {
     pub input: QParams,
     /// The pooled values.
     pub output: QParams,
+    /// A MEAN (XNNPACK's, in the file's own terms: `nearbyint(float(Σ q) · s′ + z′)` with
+    /// `s′ = si / so · (1 / n)` and `z′ = zo − (n · zi) · s′`), else an AVERAGE_POOL_2D on equal
+    /// grids (TFLite's builtin: `(Σ q + n / 2) / n`).
+    pub mean: bool,
+    /// Whether the file's tensors are int8 (the MEAN's terms).
+    pub signed: bool,
+}
+
+/// A function from one 8-bit quantum to another, in unsigned terms: element-wise operators on a
+/// quantized tensor whose other operands are constants (hard-swish, a QUANTIZE between grids,
+/// a MUL or ADD by a constant), computed once at load as TFLite computes each value.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Lut(pub [u8; 256]);
+
+impl std::fmt::Debug for Lut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lut({:?}…)", &self.0[..4])
+    }
+}
+
+impl Lut {
+    /// This table, then `next`.
+    pub(crate) fn then(&self, next: &Lut) -> Lut {
+        Lut(self.0.map(|q| next.0[q as usize]))
+    }
+}
+
+/// Squeeze-excite's integer steps besides its two convolutions: the pool, and the product of
+/// the block's activations and the gate (`zo + round(float((x − zx)(g − zg)) · s)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SeQuant {
+    pub pool: PoolQuant,
+    /// The activations multiplied.
+    pub x: QParams,
+    /// The gate.
+    pub gate: QParams,
+    /// The product.
+    pub output: QParams,
+    /// `sx · sg / so`, in f32 in that order.
+    pub scale: f32,
 }
 
 /// How the crop becomes the graph input's quanta.
@@ -115,6 +155,50 @@ impl InputQuant {
     }
 }
 
+/// A SOFTMAX from 8-bit logits to 8-bit probabilities, as TFLite's own kernel computes it on
+/// x86 (the delegate leaves it to TFLite): `e^(β·s·(q − max))` from a table of 256 f32 values,
+/// summed in order, each scaled by `1 / (sum · so)` and rounded (half away from zero for int8,
+/// `+ 0.5` truncated for uint8).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SoftmaxQuant {
+    /// The logits' grid.
+    pub input: QParams,
+    /// The probabilities' grid (TFLite requires scale 1/256).
+    pub output: QParams,
+    /// Whether the probabilities are int8.
+    pub signed: bool,
+    pub beta: f32,
+}
+
+impl SoftmaxQuant {
+    /// Probabilities (dequantized) from the logits' quanta (unsigned terms).
+    pub(crate) fn probabilities(&self, logits: &[u8]) -> Vec<f32> {
+        let scale = -self.input.scale * self.beta;
+        // f64 `exp` rounded to f32: the correctly rounded `expf` on every platform.
+        // `table[255 − v] = e^(scale · v)`, as TFLite fills it.
+        let table: Vec<f32> = (0..=255)
+            .map(|i| ((scale * (255 - i) as f32) as f64).exp() as f32)
+            .collect();
+        let max = logits.iter().copied().max().unwrap_or(0);
+        // The entry for `q` is `table[255 − (max − q)]`.
+        let e = |q: u8| table[255 - (max - q) as usize];
+        let sum: f32 = logits.iter().map(|&q| e(q)).sum();
+        let inv = 1.0 / (sum * self.output.scale);
+        let shift = if self.signed { 128 } else { 0 };
+        let zo = self.output.zero_point - shift;
+        let (lo, hi) = if self.signed { (-128, 127) } else { (0, 255) };
+        logits
+            .iter()
+            .map(|&q| {
+                let p = e(q) * inv;
+                let r = if self.signed { p.round() as i32 } else { (p + 0.5) as i32 };
+                let out = (r + zo).clamp(lo, hi);
+                (out - zo) as f32 * self.output.scale
+            })
+            .collect()
+    }
+}
+
 /// The integer plan of a whole graph beyond its convolutions.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GraphQuant {
@@ -122,11 +206,18 @@ pub(crate) struct GraphQuant {
     pub signed: bool,
     /// How the crop becomes the graph's input quanta.
     pub input: InputQuant,
-    /// The stem's input quantization, when a QUANTIZE between 8-bit types requantizes the graph
-    /// input onto it.
-    pub stem_input: QParams,
+    /// The element-wise operators between the input quanta and the stem (a QUANTIZE between
+    /// 8-bit types, an in-model rescaling).
+    pub prelude: Option<Lut>,
+    /// Per convolution (in [`super::Architecture::convs`] order): the element-wise operators
+    /// after it (hard-swish; the gate of squeeze-excite past its ReLU6) and the grid they end on.
+    pub post: Vec<Option<(Lut, QParams)>>,
     /// Per block of the architecture: the residual addition, if the block has one.
     pub adds: Vec<Option<AddQuant>>,
+    /// Per block: squeeze-excite's pool and product, if the block has one.
+    pub squeeze_excite: Vec<Option<SeQuant>>,
     /// The global pooling.
     pub pool: PoolQuant,
+    /// The graph's own 8-bit SOFTMAX, whose probabilities the model reports exactly.
+    pub softmax: Option<SoftmaxQuant>,
 }

@@ -9,7 +9,7 @@ use burn::tensor::{DType, Device, FloatDType, Int, IntDType, Tensor, TensorData}
 use super::config::{Architecture, ConvSpec};
 use super::ext::{self, Ops};
 use super::mobilenet::Output;
-use super::quant::{GraphQuant, InputQuant, IntWeights, PoolQuant, QuantConv};
+use super::quant::{GraphQuant, InputQuant, IntWeights, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{QWeights, qpack, qpacked_shape};
 use crate::kernels::gemm::int8::Layout;
@@ -22,15 +22,20 @@ struct QConv {
     weight: Param<Tensor<4, Int>>,
     /// i32, as [`qpack`] leaves it.
     bias: Param<Tensor<1, Int>>,
-    /// `M[c]`, or for the logits the dequantization scale.
+    /// `M[c]`.
     multiplier: Param<Tensor<1>>,
+    /// For the logits: the scale of each accumulator (`input scale × weight scale[c]`).
+    real_scale: Option<Param<Tensor<1>>>,
     #[module(skip)]
     conv: Conv,
     #[module(skip)]
     requant: Requant,
-    /// The output's quantization.
+    /// The output's quantization (after `post`).
     #[module(skip)]
     output: QParams,
+    /// The element-wise operators after the convolution (hard-swish, a gate's), as one table.
+    #[module(skip)]
+    post: Option<Lut>,
 }
 
 impl QConv {
@@ -38,7 +43,7 @@ impl QConv {
     /// `real` makes it produce real-valued logits.
     fn new(
         spec: &ConvSpec,
-        (q, w): (&QuantConv, &IntWeights),
+        (q, w, post): (&QuantConv, &IntWeights, Option<(&Lut, QParams)>),
         add: Option<AddRequant>,
         real: bool,
         layout: Layout,
@@ -56,11 +61,11 @@ impl QConv {
             }
         };
         let n = conv.out_channels;
-        let multiplier = if real {
-            q.dequantization()
-        } else {
-            q.multipliers()
+        let vector = |v: Vec<f32>| {
+            Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), (device, DType::F32)))
         };
+        let real_scale = real.then(|| vector(q.dequantization()));
+        let multiplier = q.multipliers();
         let bias_len = packed.bias.len();
         Self {
             weight: Param::initialized(ParamId::new(), weight),
@@ -71,10 +76,8 @@ impl QConv {
                     (device, DType::I32),
                 ),
             ),
-            multiplier: Param::from_tensor(Tensor::from_data(
-                TensorData::new(multiplier, [n]),
-                (device, DType::F32),
-            )),
+            multiplier: vector(multiplier),
+            real_scale,
             conv,
             requant: Requant {
                 input_zero_point: q.input.zero_point,
@@ -83,7 +86,8 @@ impl QConv {
                 hi: q.range.1,
                 add,
             },
-            output: q.output,
+            output: post.map_or(q.output, |p| p.1),
+            post: post.map(|p| p.0.clone()),
         }
     }
 
@@ -103,21 +107,62 @@ impl QConv {
         residual: Option<Tensor<4, Int>>,
         ops: Ops,
     ) -> Tensor<4, Int> {
-        ext::conv_int8(x, self.weights(), residual, self.conv, self.requant, ops)
+        let y = ext::conv_int8(x, self.weights(), residual, self.conv, self.requant, ops);
+        match &self.post {
+            Some(lut) => apply(lut, y),
+            None => y,
+        }
     }
 
-    /// `[N, H, W, C]` quanta → real values.
+    /// `[N, H, W, C]` quanta → real values (the layer built with `real`).
     fn forward_real(&self, x: Tensor<4, Int>, ops: Ops) -> Tensor<4> {
         let zx = self.requant.input_zero_point;
-        ext::conv_int8_real(x, self.weights(), self.conv, zx, ops)
+        let scale = self.real_scale.as_ref().expect("a layer built for real outputs");
+        let weights = (self.weight.val(), self.bias.val(), scale.val());
+        ext::conv_int8_real(x, weights, self.conv, zx, ops)
     }
 }
 
-/// A block: optional 1×1 expansion, depthwise, 1×1 projection (+ the block input).
+/// Squeeze-excite in integers: pool, reducing and expanding 1×1 convolutions (the second's
+/// table holds the rest of the hard-sigmoid gate), then the product with the activations.
+#[derive(Module, Debug)]
+struct QSqueezeExcite {
+    reduce: QConv,
+    expand: QConv,
+    #[module(skip)]
+    quant: SeQuant,
+}
+
+impl QSqueezeExcite {
+    fn forward(&self, x: Tensor<4, Int>, ops: Ops) -> Tensor<4, Int> {
+        let q = self.quant;
+        let g = qpool(x.clone(), q.pool);
+        dump("sepool", &g);
+        let g = self.reduce.forward(g, None, ops);
+        dump("sereduce", &g);
+        let g = self.expand.forward(g, None, ops);
+        dump("segate", &g);
+        // (x − zx)(g − zg) is exact in f32 (|·| < 2^24), as XNNPACK's int32 product is; one
+        // rounding by the scale, then round half to even before the zero point.
+        let zo = q.output.zero_point as f32;
+        let a = x.cast(FloatDType::F32).sub_scalar(q.x.zero_point as f32);
+        let b = g.cast(FloatDType::F32).sub_scalar(q.gate.zero_point as f32);
+        (a * b)
+            .mul_scalar(q.scale)
+            .round()
+            .add_scalar(zo)
+            .clamp(0.0, 255.0)
+            .cast(IntDType::U8)
+    }
+}
+
+/// A block: optional 1×1 expansion, depthwise, optional squeeze-excite, 1×1 projection (+ the
+/// block input).
 #[derive(Module, Debug)]
 struct QBlock {
     expand: Option<QConv>,
     depthwise: QConv,
+    squeeze_excite: Option<QSqueezeExcite>,
     project: QConv,
     #[module(skip)]
     residual: bool,
@@ -131,11 +176,13 @@ pub(crate) struct QuantMobileNet {
     last_conv: Option<QConv>,
     /// The dense layers after the pool; the last gives real-valued logits.
     head: Vec<QConv>,
-    /// How the crop becomes the graph's input quanta, and the stem's input quantization.
+    /// How the crop becomes the graph's input quanta, and the operators before the stem.
     #[module(skip)]
-    input: (InputQuant, QParams),
+    input: (InputQuant, Option<Lut>),
     #[module(skip)]
     pool: PoolQuant,
+    #[module(skip)]
+    softmax: Option<SoftmaxQuant>,
     #[module(skip)]
     layout: Layout,
     #[module(skip)]
@@ -155,24 +202,23 @@ impl QuantMobileNet {
         device: &Device,
     ) -> Result<Self> {
         let specs = arch.convs();
-        if specs.len() != convs.len() || graph.adds.len() != arch.blocks.len() {
+        if specs.len() != convs.len()
+            || graph.post.len() != convs.len()
+            || graph.adds.len() != arch.blocks.len()
+            || graph.squeeze_excite.len() != arch.blocks.len()
+        {
             return Err(Error::Internal(
                 "the integer plan does not cover the architecture".into(),
             ));
         }
-        if arch.blocks.iter().any(|b| b.squeeze_excite.is_some()) {
-            return Err(Error::ModelUnsupported(
-                "the int8 model has no squeeze-excite".into(),
-            ));
-        }
-        let mut next = specs.iter().zip(convs.iter().copied());
+        let mut next = specs.iter().zip(convs.iter().copied()).zip(&graph.post);
         let mut layer = |add: Option<AddRequant>, real: bool| {
-            let (spec, q) = next.next().expect("one quantized convolution per spec");
-            QConv::new(spec, q, add, real, layout, device)
+            let ((spec, (q, w)), post) = next.next().expect("one quantized convolution per spec");
+            QConv::new(spec, (q, w, post.as_ref().map(|(l, g)| (l, *g))), add, real, layout, device)
         };
         let stem = layer(None, false);
         let mut blocks = Vec::with_capacity(arch.blocks.len());
-        for (spec, add) in arch.blocks.iter().zip(&graph.adds) {
+        for ((spec, add), se) in arch.blocks.iter().zip(&graph.adds).zip(&graph.squeeze_excite) {
             let add = match add {
                 Some(a) => Some(a.requant().ok_or_else(|| {
                     Error::ModelUnsupported(format!(
@@ -184,10 +230,24 @@ impl QuantMobileNet {
             };
             let expand = spec.expand.map(|_| layer(None, false));
             let depthwise = layer(None, false);
+            let squeeze_excite = match (spec.squeeze_excite, se) {
+                (Some(_), Some(quant)) => Some(QSqueezeExcite {
+                    reduce: layer(None, false),
+                    expand: layer(None, false),
+                    quant: *quant,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::Internal(
+                        "squeeze-excite without its integer plan".into(),
+                    ));
+                }
+            };
             let project = layer(add, false);
             blocks.push(QBlock {
                 expand,
                 depthwise,
+                squeeze_excite,
                 project,
                 residual: add.is_some(),
             });
@@ -200,8 +260,9 @@ impl QuantMobileNet {
             blocks,
             last_conv,
             head,
-            input: (graph.input, graph.stem_input),
+            input: (graph.input, graph.prelude.clone()),
             pool: graph.pool,
+            softmax: graph.softmax,
             layout,
             ops,
         })
@@ -215,22 +276,34 @@ impl QuantMobileNet {
     /// `[N, S, S, 3]` u8 pixels (the crop's bytes, NHWC) → embedding and logits.
     pub(crate) fn forward(&self, x: Tensor<4, Int>) -> Output {
         let ops = self.ops;
-        let (input, stem) = self.input;
-        let x = match input {
+        let (input, prelude) = &self.input;
+        let x = match *input {
             InputQuant::Raw(_) => x,
             InputQuant::Caller { scaling, quant, signed } => quantize_caller(x, scaling, quant, signed),
             InputQuant::Graph { scaling, quant } => quantize(x, scaling, quant),
         };
-        let x = requantize(x, input.quant(), stem);
+        let x = match prelude {
+            Some(lut) => apply(lut, x),
+            None => x,
+        };
+        dump("prelude", &x);
         let mut x = self.stem.forward(x, None, ops);
+        dump("stem", &x);
         for b in &self.blocks {
             let input = b.residual.then(|| x.clone());
             let mut y = match &b.expand {
                 Some(e) => e.forward(x, None, ops),
                 None => x,
             };
+            dump("expand", &y);
             y = b.depthwise.forward(y, None, ops);
+            dump("dw", &y);
+            if let Some(se) = &b.squeeze_excite {
+                y = se.forward(y, ops);
+                dump("se", &y);
+            }
             x = b.project.forward(y, input, ops);
+            dump("project", &x);
         }
         if let Some(c) = &self.last_conv {
             x = c.forward(x, None, ops);
@@ -248,32 +321,72 @@ impl QuantMobileNet {
             .sub_scalar(features.zero_point as f32)
             .mul_scalar(features.scale)
             .flatten(1, 3);
+        // The logits leave the integers unrounded (a finer ranking than 256 levels); where the
+        // graph has its own 8-bit softmax, its probabilities come from the rounded logits.
+        let probabilities = self.softmax.map(|s| {
+            let q = classifier.forward(x.clone(), None, ops);
+            dump("logitsq", &q);
+            let [n, _, _, c] = q.dims();
+            let device = q.device();
+            let quanta: Vec<u8> = q.into_data().to_vec::<u8>().unwrap_or_default();
+            let p: Vec<f32> = quanta.chunks(c.max(1)).flat_map(|row| s.probabilities(row)).collect();
+            Tensor::<2>::from_data(TensorData::new(p, [n, c]), &device)
+        });
         let logits = classifier.forward_real(x, ops).flatten(1, 3);
-        Output { embedding, logits }
+        Output {
+            embedding,
+            logits,
+            probabilities,
+        }
     }
 }
 
 /// Global average pooling of 8-bit activations `[N, H, W, C]` → `[N, 1, 1, C]`, as TFLite
-/// computes it: with equal input and output quantization (AVERAGE_POOL_2D) the rounded integer
-/// mean `(Σ q + count / 2) / count`; otherwise (MEAN) `zo + round(float(Σ (q − zi)) · si / (so ·
-/// count))`. Burn's ops on both backends: it is a small share of the work.
+/// computes it ([`PoolQuant`]). Burn's ops on both backends: it is a small share of the work.
 fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
     let [_, h, w, _] = x.dims();
-    let count = (h * w) as f64;
+    let n = h * w;
+    // Sums of at most 2^16 bytes are exact in f64, and below 2^24 in f32.
     let sum = x.cast(FloatDType::F64).sum_dim(1).sum_dim(2);
-    let out = if q.input == q.output {
-        (sum.add_scalar((h * w / 2) as f64) / count).floor()
-    } else {
-        let scale = q.input.scale / (q.output.scale * (h * w) as f32);
-        let zo = q.output.zero_point as f32;
-        (sum.sub_scalar(count * q.input.zero_point as f64)
-            .cast(FloatDType::F32)
-            * scale)
-            .clamp(-zo, 255.0 - zo)
-            .round()
-            .add_scalar(zo)
-    };
-    out.clamp(0.0, 255.0).cast(IntDType::U8)
+    if !q.mean {
+        return (sum.add_scalar((n / 2) as f64) / n as f64)
+            .floor()
+            .clamp(0.0, 255.0)
+            .cast(IntDType::U8);
+    }
+    // In the file's terms: int8 values sum to Σ q − 128 n.
+    let shift = if q.signed { 128 } else { 0 };
+    let (zi, zo) = (q.input.zero_point - shift, q.output.zero_point - shift);
+    let scale = (q.input.scale / q.output.scale) * (1.0 / n as f32);
+    let zp = zo as f32 - (n as f32 * zi as f32) * scale;
+    let (lo, hi) = if q.signed { (-128.0, 127.0) } else { (0.0, 255.0) };
+    sum.sub_scalar((shift as usize * n) as f64)
+        .cast(FloatDType::F32)
+        .mul_scalar(scale)
+        .add_scalar(zp)
+        .round()
+        .clamp(lo, hi)
+        .add_scalar(shift as f32)
+        .cast(IntDType::U8)
+}
+
+// DEBUG-DUMP
+fn dump(name: &str, x: &Tensor<4, Int>) {
+    if let Ok(dir) = std::env::var("MOBILENET_DUMP") {
+        let v: Vec<u8> = x.clone().cast(IntDType::U8).into_data().to_vec::<u8>().unwrap();
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let i = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::fs::write(format!("{dir}/{i:03}_{name}.bin"), v).unwrap();
+    }
+}
+
+/// Maps every quantum through a table.
+fn apply(lut: &Lut, x: Tensor<4, Int>) -> Tensor<4, Int> {
+    let dims = x.dims();
+    let device = x.device();
+    let table = Tensor::<1, Int>::from_data(TensorData::new(lut.0.to_vec(), [256]), (&device, DType::U8));
+    let index = x.flatten::<1>(0, 3).cast(IntDType::I32);
+    table.select(0, index).reshape(dims)
 }
 
 /// The crop's bytes as the float input `scaling` says, with tensor ops in its order of operations.
@@ -303,20 +416,6 @@ fn quantize(x: Tensor<4, Int>, scaling: InputScaling, to: QParams) -> Tensor<4, 
     let x = scaled(x, scaling);
     let zo = to.zero_point as f32;
     x.mul_scalar(1.0 / to.scale)
-        .clamp(-zo, 255.0 - zo)
-        .round()
-        .add_scalar(zo)
-        .cast(IntDType::U8)
-}
-
-/// Requantizes 8-bit values from one quantization to another (the graph input to the stem's,
-/// when a QUANTIZE op sits between them): `zo + round((q − zi) · si / so)`.
-fn requantize(x: Tensor<4, Int>, from: QParams, to: QParams) -> Tensor<4, Int> {
-    if from == to {
-        return x;
-    }
-    let zo = to.zero_point as f32;
-    (x.cast(FloatDType::F32).sub_scalar(from.zero_point as f32) * (from.scale / to.scale))
         .clamp(-zo, 255.0 - zo)
         .round()
         .add_scalar(zo)

@@ -116,7 +116,6 @@ impl AddRequant {
     }
 
     /// One sum, as the kernels compute it.
-    #[cfg(test)]
     pub(crate) fn apply(&self, a: i32, b: i32) -> u8 {
         let acc = self.bias + a * self.a_multiplier + b * self.b_multiplier;
         let v = ((acc + (1 << (self.shift - 1))) >> self.shift) + self.output_zero_point;

@@ -62,9 +62,14 @@ pub(crate) enum NodeOp {
         other: Operand,
         fused: FusedActivation,
     },
-    /// Global average pooling (MEAN over the spatial axes, or AVERAGE_POOL_2D over the map).
-    Pool,
-    Softmax,
+    /// Global average pooling: MEAN over the spatial axes, or AVERAGE_POOL_2D over the map.
+    Pool {
+        /// A MEAN.
+        mean: bool,
+    },
+    Softmax {
+        beta: f32,
+    },
 }
 
 /// One node: its operation, its activation input and its output tensor.
@@ -327,7 +332,7 @@ pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
                     // Pooling a 1x1 map is the identity (V3's head pools twice).
                     values.insert(out, Value::Act(x));
                 } else {
-                    push(&mut values, NodeOp::Pool, x);
+                    push(&mut values, NodeOp::Pool { mean: false }, x);
                 }
             }
             OpKind::Mean => {
@@ -342,7 +347,7 @@ pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
                         "MEAN from {xs:?} to {os:?}, not a global pool"
                     )));
                 }
-                push(&mut values, NodeOp::Pool, x);
+                push(&mut values, NodeOp::Pool { mean: true }, x);
             }
             OpKind::Pad => {
                 let x = activation(x, "PAD")?;
@@ -367,9 +372,9 @@ pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
                 values.insert(out, Value::Shape);
                 continue;
             }
-            OpKind::Softmax => {
+            OpKind::Softmax { beta } => {
                 let x = activation(x, "SOFTMAX")?;
-                push(&mut values, NodeOp::Softmax, x);
+                push(&mut values, NodeOp::Softmax { beta: *beta }, x);
             }
             OpKind::Unsupported(name) => {
                 return Err(unsupported(format!(

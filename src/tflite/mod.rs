@@ -3,6 +3,7 @@
 //! configuration with the file's own architecture ([`recognise`]), its integer form
 //! ([`quant`]), and the weights in the form the model is built from ([`weights`]).
 
+mod elementwise;
 mod graph;
 mod labels;
 mod quant;

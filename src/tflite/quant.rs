@@ -2,11 +2,12 @@
 //! whole graph (input, residual additions, pooling) when every tensor is 8-bit quantized and
 //! read with the parameters it was written with.
 
+use super::elementwise::{self, Grid};
 use super::graph::{Binary, Graph, NodeOp, Operand, Unary};
 use super::reader::{DType, FusedActivation, TfliteFile};
 use super::recognise::Recognised;
-use super::structure::{At, Found};
-use crate::model::{AddQuant, GraphQuant, InputQuant, PoolQuant, QuantConv};
+use super::structure::{At, Found, Layer};
+use crate::model::{AddQuant, GraphQuant, InputQuant, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant};
 use crate::spec::{InputScaling, QParams};
 
 /// The integer form of a convolution reading `x` into `out`, or `None` when any of its tensors
@@ -124,6 +125,113 @@ fn raw_pixels(dtype: DType, q: QParams) -> bool {
     dtype == DType::U8 && q.zero_point == 128
 }
 
+/// Walks the found network in execution order, checking that every tensor is read on the grid
+/// it was written on, and collecting the integer steps between the convolutions.
+struct Walk<'a, 'f> {
+    files: &'a [(&'a TfliteFile<'f>, &'a Graph)],
+    convs: Vec<&'a QuantConv>,
+    next: usize,
+    /// The grid of the activation being carried.
+    current: Grid,
+    post: Vec<Option<(Lut, QParams)>>,
+}
+
+impl Walk<'_, '_> {
+    fn grid(&self, at: At) -> Option<Grid> {
+        let (file, graph) = self.files[at.file];
+        Grid::of(file, graph.nodes[at.node].out)
+    }
+
+    /// The element-wise operator at `at` on the current grid, as a table.
+    fn elementwise(&self, at: At) -> Option<(Lut, Grid)> {
+        let (file, graph) = self.files[at.file];
+        let node = &graph.nodes[at.node];
+        let (x, y) = (self.current, self.grid(at)?);
+        let lut = match node.op {
+            NodeOp::Unary(Unary::Quantize) => elementwise::requantize(x, y),
+            NodeOp::Unary(Unary::HardSwish) => elementwise::hard_swish(x, y),
+            NodeOp::Unary(Unary::Relu) => elementwise::clamp(x, y, f32::INFINITY),
+            NodeOp::Unary(Unary::Relu6) => elementwise::clamp(x, y, 6.0),
+            NodeOp::Binary { op, other: Operand::Const(c), fused } => {
+                let cg = Grid::of(file, c)?;
+                let cq = file.constant_quantum(c)?;
+                let lut = match op {
+                    Binary::Mul => elementwise::mul_const(x, cq, cg, y),
+                    Binary::Add => elementwise::add_const(x, cq, cg, y)?,
+                    _ => return None,
+                };
+                // A fused activation clamps the result to its range on the output grid.
+                let (lo, hi) = fused_range(y.q, fused)?;
+                crate::model::Lut(lut.0.map(|v| v.clamp(lo, hi)))
+            }
+            _ => return None,
+        };
+        Some((lut, y))
+    }
+
+    /// Element-wise operators in turn, as one table.
+    fn chain(&mut self, ats: &[At]) -> Option<Option<Lut>> {
+        let mut lut: Option<Lut> = None;
+        for &at in ats {
+            let (l, y) = self.elementwise(at)?;
+            lut = Some(match lut {
+                Some(prev) => prev.then(&l),
+                None => l,
+            });
+            self.current = y;
+        }
+        Some(lut)
+    }
+
+    /// The next convolution and the operators after it.
+    fn layer(&mut self, layer: &Layer) -> Option<()> {
+        let c = *self.convs.get(self.next)?;
+        self.next += 1;
+        if c.input != self.current.q {
+            return None;
+        }
+        self.current = Grid {
+            q: c.output,
+            signed: self.current.signed,
+        };
+        let lut = self.chain(&layer.post)?;
+        self.post.push(lut.map(|l| (l, self.current.q)));
+        Some(())
+    }
+
+    /// A global pool of the current activation.
+    fn pool(&mut self, at: At) -> Option<PoolQuant> {
+        let NodeOp::Pool { mean } = self.files[at.file].1.nodes[at.node].op else {
+            return None;
+        };
+        let output = self.grid(at)?;
+        let p = PoolQuant {
+            input: self.current.q,
+            output: output.q,
+            mean,
+            signed: self.current.signed,
+        };
+        // TFLite's builtin AVERAGE_POOL_2D keeps the grid.
+        if !mean && p.input != p.output {
+            return None;
+        }
+        self.current = output;
+        Some(p)
+    }
+}
+
+/// The quanta a fused ReLU / ReLU6 leaves on grid `q`.
+fn fused_range(q: QParams, fused: FusedActivation) -> Option<(u8, u8)> {
+    let zo = q.zero_point;
+    let six = zo + (6.0 / q.scale).round() as i32;
+    Some(match fused {
+        FusedActivation::None => (0, 255),
+        FusedActivation::Relu => (zo.clamp(0, 255) as u8, 255),
+        FusedActivation::Relu6 => (zo.clamp(0, 255) as u8, six.clamp(zo, 255) as u8),
+        FusedActivation::Other => return None,
+    })
+}
+
 /// The integer plan of a recognised network, or `None` when some part of it has no integer form
 /// the int8 model runs, or a tensor is read with other parameters than it was written with.
 pub(crate) fn graph_quant(
@@ -132,110 +240,136 @@ pub(crate) fn graph_quant(
     recognised: &Recognised,
     scaling: InputScaling,
 ) -> Option<GraphQuant> {
-    let q: Vec<&QuantConv> = recognised
+    let convs: Vec<&QuantConv> = recognised
         .convs
         .iter()
         .map(|c| c.quant.as_ref())
         .collect::<Option<_>>()?;
-    // Squeeze-excite, separate activations (hard-swish) and rescaling in the prelude have no
-    // integer form in this model yet.
-    let plain = |l: &super::structure::Layer| l.post.is_empty();
-    let layers_plain = plain(&found.stem)
-        && found.blocks.iter().all(|b| {
-            b.squeeze_excite.is_none()
-                && b.expand.as_ref().is_none_or(plain)
-                && plain(&b.depthwise)
-                && plain(&b.project)
-        })
-        && found.last_conv.as_ref().is_none_or(plain)
-        && found.head.iter().all(plain);
-    if !layers_plain {
-        return None;
-    }
     let (bf, bg) = files.iter().find(|(_, g)| g.takes_image()).copied()?;
-    let quant_of = |at: At| files[at.file].0.activation_quant(files[at.file].1.nodes[at.node].out);
-    let stem_input = q[0].input;
     let input_dtype = bf.tensors[bg.input].dtype;
-    let quantizes = found.prelude.first().is_some_and(|at| is_quantize(files, *at));
-    if found.prelude.len() > usize::from(quantizes) {
-        return None;
-    }
-    let input = match input_dtype {
+    let mut prelude: &[At] = &found.prelude;
+    let (input, grid) = match input_dtype {
         DType::U8 | DType::I8 => {
-            let quant = bf.activation_quant(bg.input)?;
-            if raw_pixels(input_dtype, quant) {
-                InputQuant::Raw(quant)
+            let g = Grid::of(bf, bg.input)?;
+            let input = if raw_pixels(input_dtype, g.q) {
+                InputQuant::Raw(g.q)
             } else {
-                let signed = input_dtype == DType::I8;
-                InputQuant::Caller { scaling, quant, signed }
-            }
+                InputQuant::Caller {
+                    scaling,
+                    quant: g.q,
+                    signed: g.signed,
+                }
+            };
+            (input, g)
         }
-        DType::F32 if quantizes => InputQuant::Graph {
-            scaling,
-            quant: quant_of(found.prelude[0])?,
-        },
-        _ => return None,
-    };
-    if matches!(input, InputQuant::Graph { .. }) && input.quant() != stem_input {
-        return None;
-    }
-    let signed = bf.tensors[bg.nodes[found.stem.conv.node].x].dtype == DType::I8;
-    let mut adds = Vec::new();
-    // Each tensor must be read with the parameters it was written with: the output of one step
-    // is the input of the next.
-    let mut current = q[0].output;
-    let mut i = 1;
-    for b in &found.blocks {
-        let block_input = current;
-        let n = 2 + usize::from(b.expand.is_some());
-        for c in q.get(i..i + n)? {
-            if c.input != current {
+        DType::F32 => {
+            // The graph's own QUANTIZE of the float input, then any rescaling in integers: the
+            // float it quantizes is then the raw pixels.
+            let (&first, rest) = prelude.split_first()?;
+            if !is_quantize(files, first) {
                 return None;
             }
-            current = c.output;
+            prelude = rest;
+            let g = Grid::of(files[first.file].0, files[first.file].1.nodes[first.node].out)?;
+            let scaling = if rest.is_empty() {
+                scaling
+            } else {
+                InputScaling::Dequantize {
+                    scale: 1.0,
+                    zero_point: 0.0,
+                }
+            };
+            (InputQuant::Graph { scaling, quant: g.q }, g)
         }
-        i += n;
+        _ => return None,
+    };
+    let signed = bf.tensors[bg.nodes[found.stem.conv.node].x].dtype == DType::I8;
+    let mut w = Walk {
+        files,
+        convs,
+        next: 0,
+        current: grid,
+        post: Vec::new(),
+    };
+    let prelude = w.chain(prelude)?;
+    w.layer(&found.stem)?;
+    let (mut adds, mut squeeze_excite) = (Vec::new(), Vec::new());
+    for b in &found.blocks {
+        let block_input = w.current;
+        if let Some(e) = &b.expand {
+            w.layer(e)?;
+        }
+        w.layer(&b.depthwise)?;
+        let se = match &b.squeeze_excite {
+            Some(se) => {
+                let x = w.current;
+                let pool = w.pool(se.pool)?;
+                w.layer(&se.reduce)?;
+                w.layer(&se.expand)?;
+                let gate = w.current;
+                let output = w.grid(se.mul)?;
+                w.current = output;
+                Some(SeQuant {
+                    pool,
+                    x: x.q,
+                    gate: gate.q,
+                    output: output.q,
+                    scale: elementwise::mul_scale(x, gate, output),
+                })
+            }
+            None => None,
+        };
+        squeeze_excite.push(se);
+        w.layer(&b.project)?;
         let add = match b.add {
             Some(at) => {
+                let output = w.grid(at)?;
                 let a = AddQuant {
-                    a: block_input,
-                    b: current,
-                    output: quant_of(at)?,
+                    a: block_input.q,
+                    b: w.current.q,
+                    output: output.q,
                 };
-                current = a.output;
+                w.current = output;
                 Some(a)
             }
             None => None,
         };
         adds.push(add);
     }
-    if found.last_conv.is_some() {
-        if q[i].input != current {
-            return None;
-        }
-        current = q[i].output;
-        i += 1;
+    if let Some(l) = &found.last_conv {
+        w.layer(l)?;
     }
-    let pool = PoolQuant {
-        input: current,
-        output: quant_of(found.pool)?,
-    };
-    current = pool.output;
-    for c in &q[i..] {
-        if c.input != current {
-            return None;
-        }
-        current = c.output;
+    let pool = w.pool(found.pool)?;
+    for l in &found.head {
+        w.layer(l)?;
     }
+    if w.next != w.convs.len() {
+        return None;
+    }
+    // The graph's softmax, when it runs on 8-bit logits into 8-bit probabilities.
+    let softmax = found.softmax.and_then(|at| {
+        let NodeOp::Softmax { beta } = files[at.file].1.nodes[at.node].op else {
+            return None;
+        };
+        let output = w.grid(at)?;
+        Some(SoftmaxQuant {
+            input: w.current.q,
+            output: output.q,
+            signed: output.signed,
+            beta,
+        })
+    });
     Some(GraphQuant {
         signed,
         input,
-        stem_input,
+        prelude,
+        post: w.post,
         adds,
+        squeeze_excite,
         pool,
+        softmax,
     })
 }
-
 /// Whether node `at` is a QUANTIZE.
 fn is_quantize(files: &[(&TfliteFile<'_>, &Graph)], at: At) -> bool {
     matches!(files[at.file].1.nodes[at.node].op, NodeOp::Unary(Unary::Quantize))

@@ -180,8 +180,10 @@ pub(crate) enum OpKind {
     Reshape,
     /// SQUEEZE.
     Squeeze,
-    /// SOFTMAX.
-    Softmax,
+    /// SOFTMAX, with its β.
+    Softmax {
+        beta: f32,
+    },
     /// QUANTIZE (requantization between int8 and uint8).
     Quantize,
     /// DEQUANTIZE.
@@ -514,7 +516,9 @@ impl<'a> TfliteFile<'a> {
                 77 | 45 | 83 => OpKind::ShapeArithmetic,
                 22 => OpKind::Reshape,
                 43 => OpKind::Squeeze,
-                25 => OpKind::Softmax,
+                25 => OpKind::Softmax {
+                    beta: op.builtin_options_as_softmax_options().map_or(1.0, |o| o.beta()),
+                },
                 114 => OpKind::Quantize,
                 6 => OpKind::Dequantize,
                 other => OpKind::Unsupported(builtin_name(other)),

@@ -78,6 +78,8 @@ pub(crate) struct Found {
     /// The dense layers after the pool, the last one giving the outputs.
     pub head: Vec<Layer>,
     pub output: OutputActivation,
+    /// The graph's SOFTMAX, if it has one.
+    pub softmax: Option<At>,
 }
 
 fn unexpected(file: &TfliteFile<'_>, graph: &Graph, i: usize, what: &str) -> Error {
@@ -109,8 +111,8 @@ fn describe(op: &NodeOp) -> String {
         ),
         NodeOp::Unary(u) => format!("{u:?}"),
         NodeOp::Binary { op, .. } => format!("{op:?}"),
-        NodeOp::Pool => "a global pool".into(),
-        NodeOp::Softmax => "a softmax".into(),
+        NodeOp::Pool { .. } => "a global pool".into(),
+        NodeOp::Softmax { .. } => "a softmax".into(),
     }
 }
 
@@ -221,7 +223,7 @@ impl Cursor<'_, '_> {
     fn squeeze_excite(&mut self, x: usize) -> Result<Option<SqueezeExcite>> {
         let start = self.i;
         let Some(Node {
-            op: NodeOp::Pool,
+            op: NodeOp::Pool { .. },
             out: pooled,
             ..
         }) = self.node(start).filter(|n| n.x == x)
@@ -396,7 +398,7 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
         last_conv = Some(l);
     }
     match c.node(c.i) {
-        Some(Node { op: NodeOp::Pool, x: px, .. }) if *px == x => {}
+        Some(Node { op: NodeOp::Pool { .. }, x: px, .. }) if *px == x => {}
         _ => return Err(c.err(c.i, "global pooling")),
     }
     let pool = c.at(c.i);
@@ -409,6 +411,7 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
         pool,
         head: Vec::new(),
         output: OutputActivation::Softmax,
+        softmax: None,
     };
     Ok((found, c.i))
 }
@@ -421,7 +424,7 @@ fn head(
     index: usize,
     start: usize,
     mut x: usize,
-) -> Result<(Vec<Layer>, OutputActivation)> {
+) -> Result<(Vec<Layer>, OutputActivation, Option<At>)> {
     let mut c = Cursor {
         file,
         graph,
@@ -445,12 +448,13 @@ fn head(
         ));
     }
     let mut output = OutputActivation::Softmax;
+    let mut softmax = None;
     while let Some(n) = c.node(c.i) {
         if n.x != x {
             return Err(c.err(c.i, "the end of the graph"));
         }
         match n.op {
-            NodeOp::Softmax => {}
+            NodeOp::Softmax { .. } => softmax = Some(c.at(c.i)),
             NodeOp::Unary(Unary::Logistic) => output = OutputActivation::Sigmoid,
             NodeOp::Unary(Unary::Quantize | Unary::Dequantize) => {}
             _ => return Err(c.err(c.i, "the end of the graph")),
@@ -468,7 +472,7 @@ fn head(
             last.activation
         )));
     }
-    Ok((layers, output))
+    Ok((layers, output, softmax))
 }
 
 /// Finds the MobileNet in the graphs of the files loaded together: the one that takes an image
@@ -493,7 +497,7 @@ pub(crate) fn find(files: &[(&TfliteFile<'_>, &Graph)]) -> Result<Found> {
     let (mut found, next) = backbone(file, graph, b)?;
     let pooled = out_of(graph, found.pool);
     let heads: Vec<usize> = (0..files.len()).filter(|&i| i != b).collect();
-    let (layers, output) = match heads.as_slice() {
+    let (layers, output, softmax) = match heads.as_slice() {
         [] => head(file, graph, b, next, pooled)?,
         [h] => {
             if next != graph.nodes.len() {
@@ -519,5 +523,6 @@ pub(crate) fn find(files: &[(&TfliteFile<'_>, &Graph)]) -> Result<Found> {
     };
     found.head = layers;
     found.output = output;
+    found.softmax = softmax;
     Ok(found)
 }

@@ -202,6 +202,22 @@ impl TfliteFile<'_> {
         })
     }
 
+    /// The single quantum of a constant 8-bit scalar, in unsigned terms (an int8 `q` is
+    /// `q + 128`).
+    pub(crate) fn constant_quantum(&self, index: usize) -> Option<u8> {
+        let t = &self.tensors[index];
+        let (start, len) = t.data?;
+        if len != 1 {
+            return None;
+        }
+        let b = self.bytes[start];
+        match t.dtype {
+            DType::U8 => Some(b),
+            DType::I8 => Some((b as i8 as i32 + 128) as u8),
+            _ => None,
+        }
+    }
+
     /// The single value of a constant scalar tensor (e.g. the `+3` and `/6` of a hard-sigmoid).
     pub(crate) fn scalar(&self, index: usize) -> Result<f32> {
         let v = self.dequantize(index)?;

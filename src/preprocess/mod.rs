@@ -3,9 +3,9 @@
 //! shorter side is `round(S / 0.875)`, centre crop `S×S` with `left = (W - S) / 2` (floored),
 //! then the model's own input scaling `(x - zero_point) * scale`.
 
+mod resample;
+
 use burn::tensor::{Device, Tensor, TensorData};
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use crate::error::{Error, Result};
 use crate::spec::InputScaling;
@@ -80,11 +80,6 @@ impl<'a> Pixels<'a> {
     }
 }
 
-/// Ceiling on the intermediate resized image (before the crop): 32 MiB admits aspect ratios up
-/// to about 170:1 at 224 pixels and keeps it a small part of a Worker's 128 MB. (At 256 MiB a
-/// 22×14102 image, 1 MB of pixels, made a 216 MiB intermediate: found by fuzzing.)
-pub const MAX_RESIZED_BYTES: u64 = 32 * 1024 * 1024;
-
 /// Python's `round` (half to even), which the reference pipeline used for the resize size.
 fn round_half_even(x: f64) -> u32 {
     x.round_ties_even() as u32
@@ -114,29 +109,15 @@ pub fn center_crop(pixels: Pixels<'_>, size: u32) -> Result<Vec<u8>> {
             .into(),
     };
     let (nw, nh) = resize_dims(pixels.width, pixels.height, size);
-    let resized_bytes = nw as u64 * nh as u64 * 3;
-    if resized_bytes > MAX_RESIZED_BYTES {
-        return Err(Error::InputSize(format!(
-            "a {}x{} image would be resized to {nw}x{nh}; its aspect ratio is too extreme",
-            pixels.width, pixels.height
-        )));
-    }
-    let src = ImageRef::new(pixels.width, pixels.height, &rgb, PixelType::U8x3)
-        .map_err(|e| Error::InputSize(e.to_string()))?;
-    let mut dst = Image::new(nw, nh, PixelType::U8x3);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .map_err(|e| Error::InputSize(e.to_string()))?;
-    let (left, top) = (((nw - size) / 2) as usize, ((nh - size) / 2) as usize);
-    let row = nw as usize * 3;
-    let resized = dst.buffer();
-    let size = size as usize;
-    let mut crop = Vec::with_capacity(size * size * 3);
-    for y in top..top + size {
-        crop.extend_from_slice(&resized[y * row + left * 3..y * row + (left + size) * 3]);
-    }
-    Ok(crop)
+    let (left, top) = ((nw - size) / 2, (nh - size) / 2);
+    Ok(resample::resize_window(
+        &rgb,
+        pixels.width as usize,
+        pixels.height as usize,
+        (nw as usize, nh as usize),
+        (left as usize, top as usize),
+        size as usize,
+    ))
 }
 
 /// `size × size` RGB bytes (HWC) → `[1, size, size, 3]` (NHWC) scaled as the model expects.
