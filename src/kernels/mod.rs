@@ -12,6 +12,7 @@
 //! - [`dw`]: depthwise convolutions (`dw_f32_v128`, `dw_i16_dot16`, `dw_u8i8`).
 //! - [`block`]: a float inverted-residual block fused over strips of rows.
 //! - [`conv`]: one image through one convolution, the entry points the model calls.
+//! - [`ordered`]: float convolutions summed in XNNPACK's order (dynamic-range files).
 //! - [`reference`]: plain scalar definitions of every kernel, which the tests hold each
 //!   microkernel to, natively and in wasm.
 //!
@@ -24,6 +25,7 @@ pub(crate) mod dw;
 mod epilogue;
 pub(crate) mod gemm;
 pub(crate) mod isa;
+pub(crate) mod ordered;
 mod patches;
 #[cfg(test)]
 mod reference;

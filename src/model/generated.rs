@@ -28,6 +28,8 @@ pub(crate) fn generated_weights(seed: u64) -> impl FnMut(&ConvSpec) -> ConvWeigh
             activation: spec.activation,
             saturation: None,
             step: None,
+            hybrid: None,
+            ordered: false,
         }
     }
 }

@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::blocks::{ConvAct, ConvWeights, InvertedResidual, global_pool};
+use super::blocks::{ConvAct, ConvWeights, InvertedResidual, global_pool, global_pool_in_order};
 use super::config::{Architecture, ConvSpec};
 use super::ext::Ops;
 
@@ -72,7 +72,11 @@ impl MobileNet {
         if let Some(c) = &self.last_conv {
             x = c.forward(x, ops);
         }
-        x = global_pool(x);
+        x = if self.head.iter().any(ConvAct::is_hybrid) {
+            global_pool_in_order(x)
+        } else {
+            global_pool(x)
+        };
         let (classifier, hidden) = self.head.split_last().expect("a network has a head");
         for layer in hidden {
             x = layer.forward(x, ops);

@@ -6,11 +6,13 @@ mod config;
 mod keras;
 pub(crate) mod ext;
 mod generated;
+mod hybrid;
 mod mobilenet;
 mod quant;
 mod quantized;
 
 pub(crate) use blocks::ConvWeights;
+pub(crate) use hybrid::{HybridKind, HybridWeights};
 pub(crate) use config::{Architecture, BlockSpec, ConvSpec, SqueezeExciteSpec, Tables};
 pub use config::{MobileNetConfig, Version};
 pub(crate) use generated::generated_weights;

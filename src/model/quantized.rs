@@ -328,7 +328,7 @@ impl QuantMobileNet {
             dump("logitsq", &q);
             let [n, _, _, c] = q.dims();
             let device = q.device();
-            let quanta: Vec<u8> = q.into_data().to_vec::<u8>().unwrap_or_default();
+            let quanta: Vec<u8> = q.into_data().try_to_vec::<u8>().unwrap_or_default();
             let p: Vec<f32> = quanta.chunks(c.max(1)).flat_map(|row| s.probabilities(row)).collect();
             Tensor::<2>::from_data(TensorData::new(p, [n, c]), &device)
         });

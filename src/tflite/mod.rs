@@ -141,9 +141,16 @@ pub(crate) fn load_with(
     }
     let quantization_emulated = convs.iter().any(|c| c.step.is_some());
     let read_float = forms != Forms::Integer || quant.is_none();
+    // A dynamic-range file's float layers are summed in XNNPACK's order: the hybrid layers
+    // quantize their outputs, where a last-bit difference moves a quantum.
+    let hybrid = convs.iter().any(|c| c.hybrid.is_some());
     let float = read_float
         .then(|| {
-            let read = |c: &LoadedConv| weights::read_float(&parsed[c.source.file], c);
+            let read = |c: &LoadedConv| {
+                let mut w = weights::read_float(&parsed[c.source.file], c)?;
+                w.ordered = hybrid && w.hybrid.is_none();
+                Ok(w)
+            };
             convs.iter().map(read).collect::<Result<Vec<_>>>()
         })
         .transpose()?;

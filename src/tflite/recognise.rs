@@ -8,7 +8,7 @@ use super::reader::{DType, TfliteFile};
 use super::structure::{At, Found, Layer};
 use crate::error::{Error, Result};
 use crate::model::{
-    Architecture, BlockSpec, ConvSpec, MobileNetConfig, QuantConv, SqueezeExciteSpec, Tables,
+    Architecture, BlockSpec, ConvSpec, MobileNetConfig, HybridKind, QuantConv, SqueezeExciteSpec, Tables,
     Version,
 };
 use crate::spec::{Activation, Conv};
@@ -44,6 +44,8 @@ pub(crate) struct LoadedConv {
     pub step: Option<f32>,
     /// The integer form, when input, weights, bias and output are all 8-bit quantized.
     pub quant: Option<QuantConv>,
+    /// For a dynamic-range layer (int8 weights on a float input): whose hybrid kernel runs it.
+    pub hybrid: Option<HybridKind>,
     /// Where the weights are.
     pub source: WeightSource,
 }
@@ -101,6 +103,16 @@ fn loaded(files: &[(&TfliteFile<'_>, &Graph)], layer: &Layer, bias_offset: f32) 
         saturation,
         step,
         quant: super::quant::quant_conv(file, n.x, weight, bias, conv_out, fused, depthwise),
+        // The delegate quantizes the inputs of CONV_2D and FULLY_CONNECTED itself; it refuses
+        // a DEPTHWISE_CONV_2D with mixed types, which TFLite's kernel then runs.
+        hybrid: (file.tensors[weight].dtype == DType::I8 && file.tensors[n.x].dtype == DType::F32)
+            .then_some(if depthwise {
+                HybridKind::Tflite
+            } else if conv.kernel == 1 && conv.stride == 1 {
+                HybridKind::XnnpackRows
+            } else {
+                HybridKind::Xnnpack
+            }),
         source: WeightSource {
             file: f,
             weight,

@@ -4,7 +4,7 @@
 use super::reader::TfliteFile;
 use super::recognise::LoadedConv;
 use crate::error::Result;
-use crate::model::{ConvWeights, IntWeights};
+use crate::model::{ConvWeights, HybridWeights, IntWeights};
 
 /// OHWI (one group; a dense layer's `[out, in]` is OHWI with a 1×1 window) → HWIO; depthwise
 /// weights (1HWO) are HWIO already.
@@ -33,12 +33,24 @@ pub(crate) fn read_float(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<Con
     if s.bias_offset != 0.0 {
         bias.iter_mut().for_each(|b| *b -= s.bias_offset);
     }
+    let (weight, hybrid) = match conv.hybrid {
+        Some(kind) => {
+            let (raw, scales) = file.integers(s.weight)?;
+            let scales = (0..cout).map(|c| scales[if scales.len() == 1 { 0 } else { c }]).collect();
+            let weight = raw.into_iter().map(|v| v as i16).collect();
+            let weight = to_hwio(weight, s.depthwise, cout);
+            (Vec::new(), Some(HybridWeights { weight, scales, kind }))
+        }
+        None => (to_hwio(file.dequantize(s.weight)?, s.depthwise, cout), None),
+    };
     Ok(ConvWeights {
-        weight: to_hwio(file.dequantize(s.weight)?, s.depthwise, cout),
+        weight,
         bias,
         activation: conv.spec.activation,
         saturation: conv.saturation,
         step: conv.step,
+        hybrid,
+        ordered: false,
     })
 }
 

@@ -28,7 +28,7 @@ fn conv_options(conv: &Conv, h: usize, w: usize) -> ConvOptions<2> {
 }
 
 /// The epilogue with tensor ops.
-fn epilogue<const D: usize>(e: &Epilogue, mut y: Tensor<D>) -> Tensor<D> {
+pub(crate) fn epilogue<const D: usize>(e: &Epilogue, mut y: Tensor<D>) -> Tensor<D> {
     if let Some(step) = e.step {
         y = (y / step).round() * step;
     }
