@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { goldenDir, modelsDir as resolveModelsDir, root } from '../scripts/lib/models.mjs';
+import { byomDir, goldenDir, modelsDir as resolveModelsDir, root } from '../scripts/lib/models.mjs';
 import { serveStatic } from '../scripts/lib/static-server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,14 +51,18 @@ if (!existsSync(onnxFile)) {
   execFileSync('python3', [path.join(here, 'make_onnx.py'), onnxFile], { stdio: 'inherit' });
 }
 
+// `byom/…` files are the user-style exports beside the models directory (random weights: their
+// top class is not compared across runtimes, the crops differ and such nets flip on a pixel).
 const MODELS = {
   'MobileNetV2 1.0/224': { tflite: 'mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite', onnx: true, int8: true },
   'MobileNetV1 0.75/224': { tflite: 'mobilenet_v1_0.75_224_quant/mobilenet_v1_0.75_224_quant.tflite', int8: true },
-  'MobileNetV3-Small 1.0/224': { tflite: 'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite' },
+  'MobileNetV3-Small 1.0/224': { tflite: 'mobilenet_v3_small_1.0_224_uint8/v3-small_224_1.0_uint8.tflite', int8: true },
+  'MobileNetV3-Large 1.0/224': { tflite: 'byom/keras_v3l_100_224_top1000_int8_prep.tflite', int8: true },
 };
+const fileOf = (m) => (m.tflite.startsWith('byom/') ? path.join(byomDir(), m.tflite.slice(5)) : path.join(modelsDir, m.tflite));
 const cases = [];
 for (const [model, m] of Object.entries(MODELS)) {
-  if (!existsSync(path.join(modelsDir, m.tflite))) throw new Error(`${m.tflite} not in ${modelsDir}`);
+  if (!existsSync(fileOf(m))) throw new Error(`${fileOf(m)} not found`);
   const precision = m.int8 ? 'int8' : 'float32';
   cases.push({ name: 'mobilenet-wasm', model, page: 'mobilenet-wasm', query: { model: m.tflite }, ours: true, note: `${precision}, relaxed SIMD build` });
   cases.push({ name: 'mobilenet-wasm simd128', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128' }, note: `${precision}, simd128 build` });
@@ -74,7 +78,7 @@ for (const [model, m] of Object.entries(MODELS)) {
 // Static files, gzip-compressed once and kept; no COOP/COEP, so every runtime has one thread.
 const server = await serveStatic({
   mounts: [['/pkg/', path.join(root, 'pkg')], ['/node_modules/', path.join(here, 'node_modules')],
-    ['/models/', modelsDir], ['/cache/', path.join(here, '.cache')], ['/', path.join(here, 'pages')]],
+    ['/models/byom/', byomDir()], ['/models/', modelsDir], ['/cache/', path.join(here, '.cache')], ['/', path.join(here, 'pages')]],
   routes: { '/input.jpg': () => ({ body: readFileSync(path.join(goldenDir(), 'n01440764_tench.JPEG')), type: 'image/jpeg' }) },
   gzip: true,
 });
@@ -127,7 +131,8 @@ try {
 
 // The same file must give the same class in each of our builds and in TFLite's runtime (TFLite
 // counts the background class at index 0; we drop it).
-for (const model of Object.keys(MODELS)) {
+for (const [model, m] of Object.entries(MODELS)) {
+  if (m.tflite.startsWith('byom/')) continue;
   const tfl = results.find((r) => r.name === 'tflite-web' && r.model === model);
   for (const ours of results.filter((r) => r.name.startsWith('mobilenet-wasm') && r.model === model)) {
     if (tfl && ours.top + 1 !== tfl.top) throw new Error(`${model}: ${ours.name} top class ${ours.top} but tflite-web ${tfl.top - 1}`);
@@ -143,7 +148,7 @@ if (nativeCases.length && !args.smoke) execFileSync('cargo', ['build', '--profil
 for (const { backend, model, m } of nativeCases) {
   if (!existsSync(binary)) throw new Error(`${binary} not built`);
   const n = backend === 'ndarray' && !args.smoke ? Math.min(runs, 10) : runs;
-  const [row] = JSON.parse(execFileSync(binary, ['bench', '--model', path.join(modelsDir, m.tflite), '--runs', String(n), '--warmup', String(Math.min(warmup, 2)), '--backend', backend, '--json'], { encoding: 'utf8' }));
+  const [row] = JSON.parse(execFileSync(binary, ['bench', '--model', fileOf(m), '--runs', String(n), '--warmup', String(Math.min(warmup, 2)), '--backend', backend, '--json'], { encoding: 'utf8' }));
   native.push({ name: `native burn-${backend}`, model, runs: row.runs, p50Ms: +row.p50Ms.toFixed(2), p95Ms: +row.p95Ms.toFixed(2), buildMs: +row.buildMs.toFixed(1) });
   console.log(`${model.padEnd(26)} native burn-${backend.padEnd(8)} p50 ${row.p50Ms.toFixed(1).padStart(6)} ms  p95 ${row.p95Ms.toFixed(1).padStart(6)} ms`);
 }

@@ -2,7 +2,7 @@
 // engine supports it, else the simd128 one) (webpack 5 and other bundlers
 // follow `new URL(…, import.meta.url)`), compiling it while it streams.
 import init from './mobilenet_wasm.js';
-import { makeClassifier, pickSimd } from './core.js';
+import { fetchBytes, makeClassifier, pickSimd } from './core.js';
 
 let ready = null;
 let wasm = null;
@@ -23,11 +23,11 @@ export const Classifier = makeClassifier({
     })();
     return ready;
   },
-  async defaultModel() {
-    return new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-  },
+  // Coded errors for a failed fetch (an error page must not become the model or the labels).
+  defaultModel: () => fetchBytes(modelUrl),
   async defaultLabels() {
-    return (await (await fetch(labelsUrl)).text()).split('\n').map((l) => l.trim()).filter(Boolean);
+    const text = new TextDecoder().decode(await fetchBytes(labelsUrl));
+    return text.split('\n').map((l) => l.trim()).filter(Boolean);
   },
   memoryBytes: () => wasm?.memory.buffer.byteLength ?? 0,
 });

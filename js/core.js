@@ -55,7 +55,7 @@ function toBytes(x) {
   return null;
 }
 
-async function fetchBytes(url) {
+export async function fetchBytes(url) {
   let res;
   try {
     res = await fetch(url);
@@ -104,13 +104,18 @@ export function makeClassifier(env) {
       const init = env.init(options.simd);
       let files;
       let labels = options.labels;
+      // ImageNet's names, for a model of 1000 or 1001 outputs without labels of its own.
+      let imagenet;
       const model = options.model;
       if (model === undefined) {
         files = [await env.defaultModel()];
         if (labels === undefined) labels = await env.defaultLabels();
       } else {
         const list = Array.isArray(model) ? model : [model];
-        files = await Promise.all(list.map(async (m) => toBytes(m) ?? fetchBytes(String(m))));
+        [files, imagenet] = await Promise.all([
+          Promise.all(list.map(async (m) => toBytes(m) ?? fetchBytes(String(m)))),
+          labels === undefined ? env.defaultLabels().catch(() => undefined) : undefined,
+        ]);
       }
       if (typeof labels === 'string') {
         labels = new TextDecoder().decode(await fetchBytes(labels)).split('\n').map((l) => l.trim()).filter(Boolean);
@@ -125,7 +130,7 @@ export function makeClassifier(env) {
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false);
+      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet);
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
       return new Classifier(inner);
     }

@@ -46,9 +46,20 @@ export interface ModelInfo {
   version: 'MobileNetV1' | 'MobileNetV2' | 'MobileNetV3-Small' | 'MobileNetV3-Large';
   widthMultiplier: number;
   resolution: number;
+  /** MobileNetV3's minimalistic variant. */
+  minimalistic: boolean;
+  /** What follows the backbone, e.g. 'GAP → Dense 100 ReLU → Dense 3 → softmax'. */
+  head: string;
   numClasses: number;
   parameters: number;
   embeddingSize: number;
+  /** How pixels are scaled into the model, e.g. '[0, 255] → [-1, 1]'. */
+  inputScaling: string;
+  /**
+   * Where the labels came from: the load options, the file's metadata, ImageNet's names (for a
+   * 1000- or 1001-class output), or 'class N'.
+   */
+  labelsSource: 'options' | 'metadata' | 'imagenet' | 'numbered';
   sha256: string;
   modelBytes: number;
   quantizationEmulated: boolean;

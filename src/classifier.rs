@@ -251,7 +251,7 @@ impl Classifier {
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             version: self.config.version.name().into(),
-            width_multiplier: self.config.width_multiplier,
+            width_multiplier: self.config.width_multiplier.to_string().parse().unwrap_or(0.0),
             resolution: self.config.resolution,
             minimalistic: self.config.minimalistic,
             head: describe::head(&self.arch, self.output),

@@ -15,8 +15,8 @@ use crate::tflite::OutputActivation;
 pub struct ModelInfo {
     /// e.g. `"MobileNetV2"`.
     pub version: String,
-    /// Width multiplier α.
-    pub width_multiplier: f32,
+    /// Width multiplier α (the decimal the f32 stands for: 0.35, not 0.3499999940395355).
+    pub width_multiplier: f64,
     /// Input side.
     pub resolution: usize,
     /// MobileNetV3's minimalistic variant.
@@ -135,9 +135,13 @@ pub(crate) fn scaling(s: InputScaling) -> String {
         InputScaling::Dequantize { scale, zero_point } => {
             format!("quantized: (x − {zero_point}) × {scale}")
         }
-        InputScaling::Normalize { mean, std } => format!("(x − {mean}) / {std}"),
+        InputScaling::Normalize { mean, std } if mean.iter().all(|&m| m == mean[0]) && std.iter().all(|&v| v == std[0]) => {
+            format!("(x − {}) / {}", mean[0], std[0])
+        }
+        InputScaling::Normalize { mean, std } => format!("(x − {mean:?}) / {std:?}"),
         InputScaling::Affine { mul, add } => {
-            format!("[0, 255], rescaled in the model: x × {mul} + {add}")
+            let sign = if add < 0.0 { '−' } else { '+' };
+            format!("[0, 255], rescaled in the model: x × {mul} {sign} {}", add.abs())
         }
     }
 }

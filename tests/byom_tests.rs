@@ -2,7 +2,8 @@
 //! by `../shared/tools/make_keras_models.py`) against the TFLite interpreter's outputs recorded in
 //! their `reference.json`: every file loads, and its top-1 agrees with TFLite's on the 50 photos
 //! (a quantized output that ties for first counts for every tied class). The directory can be
-//! another made by the same script: `MOBILENET_BYOM_DIR`.
+//! another made by the same script: `MOBILENET_BYOM_DIR`; `MOBILENET_BYOM_EXTRA` adds more
+//! such directories (`:`-separated), for variants made locally.
 
 mod common;
 
@@ -68,32 +69,44 @@ fn agreement(clf: &mut Classifier, record: &serde_json::Value) -> Agreement {
 
 #[test]
 fn every_user_model_loads_and_agrees_with_tflite() {
-    let dir = byom_dir();
-    let reference: serde_json::Value = serde_json::from_slice(&read(&dir.join("reference.json"))).unwrap();
-    let records = reference.as_object().unwrap();
-    assert!(records.len() >= 9, "expected the 9 user-style files, found {}", records.len());
+    let main = byom_dir();
+    let reference: serde_json::Value = serde_json::from_slice(&read(&main.join("reference.json"))).unwrap();
+    let count = reference.as_object().unwrap().len();
+    assert!(count >= 9, "expected the 9 user-style files, found {count}");
+    let mut dirs = vec![(main, reference)];
+    for extra in std::env::var("MOBILENET_BYOM_EXTRA").unwrap_or_default().split(':').filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(extra);
+        let reference = serde_json::from_slice(&read(&dir.join("reference.json"))).unwrap();
+        dirs.push((dir, reference));
+    }
     let mut failures = Vec::new();
     println!("| file | version | α | res | head | precision | same top-1 | largest Δp |\n|---|---|---|---|---|---|---|---|");
-    for (name, record) in records {
-        let bytes = read(&dir.join(format!("{name}.tflite")));
-        let mut clf = match Classifier::from_tflite_with(&[&bytes], LoadOptions::default(), &Device::flex()) {
-            Ok(c) => c,
-            Err(e) => {
-                failures.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        let a = agreement(&mut clf, record);
-        let info = clf.info();
-        let quant = record["spec"]["quant"].as_str().unwrap_or("");
-        let needed = if quant == "dynamic" { 47 } else { 49 };
-        println!(
-            "| {name} | {} | {} | {} | {} | {} | {}/{} | {:.4} |",
-            info.version, info.width_multiplier, info.resolution, info.head, info.precision.name(), a.same, a.photos, a.largest
-        );
-        if a.same * 50 < needed * a.photos {
-            failures.push(format!("{name}: same top-1 on {}/{} (needs {needed}/50)", a.same, a.photos));
+    for (dir, reference) in &dirs {
+        for (name, record) in reference.as_object().unwrap() {
+            check_one(dir, name, record, &mut failures);
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+fn check_one(dir: &std::path::Path, name: &str, record: &serde_json::Value, failures: &mut Vec<String>) {
+    let bytes = read(&dir.join(format!("{name}.tflite")));
+    let mut clf = match Classifier::from_tflite_with(&[&bytes], LoadOptions::default(), &Device::flex()) {
+        Ok(c) => c,
+        Err(e) => {
+            failures.push(format!("{name}: {e}"));
+            return;
+        }
+    };
+    let a = agreement(&mut clf, record);
+    let info = clf.info();
+    let quant = record["spec"]["quant"].as_str().unwrap_or("");
+    let needed = if quant == "dynamic" { 47 } else { 49 };
+    println!(
+        "| {name} | {} | {} | {} | {} | {} | {}/{} | {:.4} |",
+        info.version, info.width_multiplier, info.resolution, info.head, info.precision.name(), a.same, a.photos, a.largest
+    );
+    if a.same * 50 < needed * a.photos {
+        failures.push(format!("{name}: same top-1 on {}/{} (needs {needed}/50)", a.same, a.photos));
+    }
 }

@@ -26,6 +26,18 @@ export function goldenDir() {
   return path.join(modelsDir(), '../golden/imagenet-samples');
 }
 
+/**
+ * The user-style files (Keras / Teachable Machine exports) with TFLite's outputs in
+ * `reference.json`: MOBILENET_BYOM_DIR, default `byom` beside the models directory.
+ */
+export function byomDir() {
+  const dir = path.resolve(process.env.MOBILENET_BYOM_DIR ?? path.join(modelsDir(), '../byom'));
+  if (!existsSync(path.join(dir, 'reference.json'))) {
+    throw new Error(`${dir} holds no reference.json; set MOBILENET_BYOM_DIR (or MOBILENET_MODELS_DIR beside it)`);
+  }
+  return dir;
+}
+
 /** The ImageNet labels file of the models directory. */
 export function labelsFile() {
   return path.join(modelsDir(), 'imagenet-labels.txt');

@@ -253,19 +253,6 @@ impl ConvAct {
 
     /// [`ConvAct::forward`], then `+ residual` (fused into the convolution's epilogue).
     fn forward_add(&self, x: Tensor<4>, residual: Option<Tensor<4>>, ops: Ops) -> Tensor<4> {
-        let y = self.forward_add_inner(x, residual, ops);
-        // DEBUG-DUMP
-        if let Ok(dir) = std::env::var("MOBILENET_DUMP") {
-            let v: Vec<f32> = y.clone().into_data().try_to_vec::<f32>().unwrap();
-            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-            let i = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let b: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
-            std::fs::write(format!("{dir}/{i:03}_{}.f32", if self.hybrid.is_some() { "hyb" } else { "flt" }), b).unwrap();
-        }
-        y
-    }
-
-    fn forward_add_inner(&self, x: Tensor<4>, residual: Option<Tensor<4>>, ops: Ops) -> Tensor<4> {
         match (&self.float, &self.hybrid) {
             (Some(f), _) if f.ordered => {
                 let y = ordered(x, f, self.conv, &self.epilogue);

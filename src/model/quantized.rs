@@ -137,11 +137,8 @@ impl QSqueezeExcite {
     fn forward(&self, x: Tensor<4, Int>, ops: Ops) -> Tensor<4, Int> {
         let q = self.quant;
         let g = qpool(x.clone(), q.pool);
-        dump("sepool", &g);
         let g = self.reduce.forward(g, None, ops);
-        dump("sereduce", &g);
         let g = self.expand.forward(g, None, ops);
-        dump("segate", &g);
         // (x − zx)(g − zg) is exact in f32 (|·| < 2^24), as XNNPACK's int32 product is; one
         // rounding by the scale, then round half to even before the zero point.
         let zo = q.output.zero_point as f32;
@@ -286,24 +283,18 @@ impl QuantMobileNet {
             Some(lut) => apply(lut, x),
             None => x,
         };
-        dump("prelude", &x);
         let mut x = self.stem.forward(x, None, ops);
-        dump("stem", &x);
         for b in &self.blocks {
             let input = b.residual.then(|| x.clone());
             let mut y = match &b.expand {
                 Some(e) => e.forward(x, None, ops),
                 None => x,
             };
-            dump("expand", &y);
             y = b.depthwise.forward(y, None, ops);
-            dump("dw", &y);
             if let Some(se) = &b.squeeze_excite {
                 y = se.forward(y, ops);
-                dump("se", &y);
             }
             x = b.project.forward(y, input, ops);
-            dump("project", &x);
         }
         if let Some(c) = &self.last_conv {
             x = c.forward(x, None, ops);
@@ -325,7 +316,6 @@ impl QuantMobileNet {
         // graph has its own 8-bit softmax, its probabilities come from the rounded logits.
         let probabilities = self.softmax.map(|s| {
             let q = classifier.forward(x.clone(), None, ops);
-            dump("logitsq", &q);
             let [n, _, _, c] = q.dims();
             let device = q.device();
             let quanta: Vec<u8> = q.into_data().try_to_vec::<u8>().unwrap_or_default();
@@ -370,16 +360,6 @@ fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
         .cast(IntDType::U8)
 }
 
-// DEBUG-DUMP
-fn dump(name: &str, x: &Tensor<4, Int>) {
-    if let Ok(dir) = std::env::var("MOBILENET_DUMP") {
-        let v: Vec<u8> = x.clone().cast(IntDType::U8).into_data().to_vec::<u8>().unwrap();
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let i = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        std::fs::write(format!("{dir}/{i:03}_{name}.bin"), v).unwrap();
-    }
-}
-
 /// Maps every quantum through a table.
 fn apply(lut: &Lut, x: Tensor<4, Int>) -> Tensor<4, Int> {
     let dims = x.dims();
@@ -395,7 +375,11 @@ fn scaled(x: Tensor<4, Int>, scaling: InputScaling) -> Tensor<4> {
     match scaling {
         InputScaling::MobileNet => x.div_scalar(127.5).sub_scalar(1.0),
         InputScaling::Dequantize { scale, zero_point } => x.sub_scalar(zero_point).mul_scalar(scale),
-        InputScaling::Normalize { mean, std } => x.sub_scalar(mean).div_scalar(std),
+        InputScaling::Normalize { mean, std } => {
+            let device = x.device();
+            let row = |v: [f32; 3]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 1, 1, 3]), &device);
+            (x - row(mean)) / row(std)
+        }
         InputScaling::Affine { mul, add } => x.mul_scalar(mul).add_scalar(add),
     }
 }

@@ -26,12 +26,13 @@ pub(crate) enum InputScaling {
         /// Its zero point, in unsigned terms.
         zero_point: f32,
     },
-    /// `(v − mean) / std`, as TFLite metadata's normalization options say.
+    /// `(v − mean[c]) / std[c]` for channel `c`, as TFLite metadata's normalization options
+    /// say (TFLite Support's `NormalizeOp`).
     Normalize {
-        /// Mean.
-        mean: f32,
-        /// Standard deviation.
-        std: f32,
+        /// Mean per channel (R, G, B).
+        mean: [f32; 3],
+        /// Standard deviation per channel.
+        std: [f32; 3],
     },
     /// `v · mul + add`: the model's own rescaling (Keras' `include_preprocessing`), run in
     /// floats by the float model of an integer file.
@@ -44,14 +45,14 @@ pub(crate) enum InputScaling {
 }
 
 impl InputScaling {
-    /// One value.
+    /// One value of channel `c`.
     #[inline(always)]
-    pub(crate) fn apply(self, v: u8) -> f32 {
+    pub(crate) fn apply(self, v: u8, c: usize) -> f32 {
         let v = v as f32;
         match self {
             InputScaling::MobileNet => v / 127.5 - 1.0,
             InputScaling::Dequantize { scale, zero_point } => (v - zero_point) * scale,
-            InputScaling::Normalize { mean, std } => (v - mean) / std,
+            InputScaling::Normalize { mean, std } => (v - mean[c]) / std[c],
             InputScaling::Affine { mul, add } => v * mul + add,
         }
     }

@@ -6,6 +6,7 @@
 mod elementwise;
 mod graph;
 mod labels;
+mod metadata;
 mod quant;
 mod reader;
 mod recognise;
@@ -16,6 +17,9 @@ mod weights;
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case, deprecated, mismatched_lifetime_syntaxes, unsafe_op_in_unsafe_fn, missing_docs)]
 #[rustfmt::skip]
 mod schema_generated;
+#[allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case, deprecated, mismatched_lifetime_syntaxes, unsafe_op_in_unsafe_fn, missing_docs)]
+#[rustfmt::skip]
+mod metadata_generated;
 
 /// The generated flatbuffer bindings (subset of the TFLite schema), public so tests and tools
 /// can build TFLite files.

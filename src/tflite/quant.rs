@@ -107,6 +107,14 @@ pub(crate) fn input_scaling(file: &TfliteFile<'_>, graph: &Graph, found: &Found)
     if rescaled {
         return InputScaling::Affine { mul, add };
     }
+    // TFLite metadata's normalization (Model Maker writes it).
+    if let Some((mean, std)) = &file.normalization {
+        let three = |v: &[f32]| if v.len() == 1 { [v[0]; 3] } else { [v[0], v[1], v[2]] };
+        return InputScaling::Normalize {
+            mean: three(mean),
+            std: three(std),
+        };
+    }
     let t = &file.tensors[graph.input];
     match file.activation_quant(graph.input) {
         Some(q) if raw_pixels(t.dtype, q) => InputScaling::Dequantize {

@@ -213,6 +213,8 @@ pub(crate) struct TfliteFile<'a> {
     pub operators: Vec<Operator>,
     /// Graph inputs.
     pub inputs: Vec<usize>,
+    /// The input normalization the file's metadata gives, `(mean, std)`.
+    pub normalization: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 fn builtin_name(code: i32) -> String {
@@ -557,11 +559,17 @@ impl<'a> TfliteFile<'a> {
             .map(|v| v.iter().map(tensor_index).collect::<Result<Vec<_>>>())
             .transpose()?
             .unwrap_or_default();
+        let normalization = model.metadata().and_then(|entries| {
+            let entry = entries.iter().find(|m| m.name() == Some("TFLITE_METADATA"))?;
+            let (start, len) = buffer_range(entry.buffer()).ok()??;
+            super::metadata::normalization(&bytes[start..start + len])
+        });
         Ok(Self {
             bytes,
             tensors,
             operators,
             inputs,
+            normalization,
         })
     }
 }

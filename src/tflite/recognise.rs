@@ -63,7 +63,8 @@ pub(crate) struct Recognised {
 
 /// Widths tried: the published ones and a fine grid (Keras accepts any α).
 fn widths() -> impl Iterator<Item = f32> {
-    (5..=40).map(|i| i as f32 * 0.05).chain([0.35, 1.3, 1.4])
+    // i / 20, not i × 0.05: the nearest f32 to each width (1.3, not 1.3000001).
+    (5..=40).map(|i| i as f32 / 20.0).chain([0.35, 1.3, 1.4])
 }
 
 /// A convolution of the found network, in the file it belongs to.

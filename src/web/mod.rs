@@ -62,6 +62,7 @@ impl WasmClassifier {
         precision: JsValue,
         sha256: JsValue,
         burn_ops: bool,
+        imagenet_labels: JsValue,
     ) -> Result<WasmClassifier, JsValue> {
         let sha256: Option<Vec<String>> = if sha256.is_undefined() || sha256.is_null() {
             None
@@ -118,9 +119,19 @@ impl WasmClassifier {
                     .map_err(|e| js_error(Error::Labels(e.to_string())))?,
             )
         };
+        let imagenet_labels: Option<Vec<String>> =
+            if imagenet_labels.is_undefined() || imagenet_labels.is_null() {
+                None
+            } else {
+                Some(
+                    serde_wasm_bindgen::from_value(imagenet_labels)
+                        .map_err(|e| js_error(Error::Labels(e.to_string())))?,
+                )
+            };
         let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
         let options = LoadOptions {
             labels,
+            imagenet_labels,
             precision,
             sha256,
             ops: if burn_ops { Ops::Burn } else { Ops::Kernels },

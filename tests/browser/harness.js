@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { goldenDir, modelsDir as models, root } from '../../scripts/lib/models.mjs';
+import { byomDir, goldenDir, modelsDir as models, root } from '../../scripts/lib/models.mjs';
 import { ISOLATED, serveStatic } from '../../scripts/lib/static-server.mjs';
 
 export { root };
@@ -33,14 +33,15 @@ export async function startDemoServer(port) {
 }
 
 /**
- * Serves the built package (`/pkg/…`), the models directory (`/models/…`) and the golden images
- * (`/golden/…`) on an ephemeral port, cross-origin isolated, with an empty page at `/`.
+ * Serves the built package (`/pkg/…`), the models directory (`/models/…`), the user-style files
+ * (`/byom/…`) and the golden images (`/golden/…`) on an ephemeral port, cross-origin isolated,
+ * with an empty page at `/`.
  * Resolves to `{ base, stop }`.
  */
 export function startPackageServer() {
   const page = '<!doctype html><meta charset="utf-8"><title>package</title>';
   return serveStatic({
-    mounts: [['/pkg/', path.join(root, 'pkg')], ['/models/', modelsDir], ['/golden/', golden]],
+    mounts: [['/pkg/', path.join(root, 'pkg')], ['/models/', modelsDir], ['/byom/', byomDir()], ['/golden/', golden]],
     routes: { '/': () => ({ body: page, type: 'text/html' }) },
     headers: ISOLATED,
   });
