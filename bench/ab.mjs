@@ -5,6 +5,7 @@
 // in one session compare builds.
 //
 //   node bench/ab.mjs --a DIR --b DIR [--model REL.tflite] [--rounds 7] [--runs 30] [--query k=v]
+//                     [--flag CHROMIUM_FLAG] (e.g. --flag=--js-flags=--no-wasm-lazy-compilation)
 //
 // DIR: a built package folder (`npm run build` writes pkg/). REL: a model path inside the
 // models directory (default: MobileNetV2 uint8).
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
     query: { type: 'string', multiple: true, default: [] },
+    flag: { type: 'string', multiple: true, default: [] },
   },
 });
 if (!args.a || !args.b) throw new Error('usage: node bench/ab.mjs --a DIR --b DIR [--model REL] [--rounds 7]');
@@ -33,7 +35,7 @@ const server = await serveStatic({
   mounts: [['/a/', path.resolve(args.a)], ['/b/', path.resolve(args.b)], ['/models/', modelsDir()], ['/', path.join(here, 'pages')]],
   routes: { '/input.jpg': () => ({ body: readFileSync(path.join(goldenDir(), 'n01440764_tench.JPEG')), type: 'image/jpeg' }) },
 });
-const browser = await launchChromium();
+const browser = await launchChromium(args.flag);
 const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 const p50 = (v) => median(v);
 const results = { a: [], b: [] };
@@ -56,7 +58,7 @@ try {
   await browser.close();
   await server.stop();
 }
-console.log(`A/B in Chromium ${browser.version()}, ${args.rounds} rounds of ${args.runs} runs, ${args.model}`);
+console.log(`A/B in Chromium ${browser.version()} ${args.flag.join(' ')}, ${args.rounds} rounds of ${args.runs} runs, ${args.model}`);
 for (const side of ['a', 'b']) {
   const r = results[side];
   const m = (k) => median(r.map((x) => x[k])).toFixed(1);

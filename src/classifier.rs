@@ -223,8 +223,7 @@ impl Classifier {
             Ops::Kernels,
             device,
         ));
-        let (labels, labels_source) =
-            describe::labels(None, None, None, config.num_classes, 0)?;
+        let (labels, labels_source) = describe::labels(None, None, None, config.num_classes, 0)?;
         Ok(Self {
             model,
             config,
@@ -251,7 +250,12 @@ impl Classifier {
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             version: self.config.version.name().into(),
-            width_multiplier: self.config.width_multiplier.to_string().parse().unwrap_or(0.0),
+            width_multiplier: self
+                .config
+                .width_multiplier
+                .to_string()
+                .parse()
+                .unwrap_or(0.0),
             resolution: self.config.resolution,
             minimalistic: self.config.minimalistic,
             head: describe::head(&self.arch, self.output),
@@ -377,7 +381,9 @@ impl Classifier {
     pub fn top_k(&self, outputs: &[f32], k: usize) -> Vec<Prediction> {
         let probabilities = match self.output {
             OutputActivation::Softmax => softmax(outputs),
-            OutputActivation::Sigmoid => outputs.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect(),
+            OutputActivation::Sigmoid => {
+                outputs.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect()
+            }
         };
         rank(&probabilities, self.first_class, k)
             .into_iter()

@@ -135,13 +135,18 @@ pub(crate) fn scaling(s: InputScaling) -> String {
         InputScaling::Dequantize { scale, zero_point } => {
             format!("quantized: (x − {zero_point}) × {scale}")
         }
-        InputScaling::Normalize { mean, std } if mean.iter().all(|&m| m == mean[0]) && std.iter().all(|&v| v == std[0]) => {
+        InputScaling::Normalize { mean, std }
+            if mean.iter().all(|&m| m == mean[0]) && std.iter().all(|&v| v == std[0]) =>
+        {
             format!("(x − {}) / {}", mean[0], std[0])
         }
         InputScaling::Normalize { mean, std } => format!("(x − {mean:?}) / {std:?}"),
         InputScaling::Affine { mul, add } => {
             let sign = if add < 0.0 { '−' } else { '+' };
-            format!("[0, 255], rescaled in the model: x × {mul} {sign} {}", add.abs())
+            format!(
+                "[0, 255], rescaled in the model: x × {mul} {sign} {}",
+                add.abs()
+            )
         }
     }
 }

@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mobilenet_wasm::Classifier;
 use mobilenet_wasm::Device;
 use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
-use mobilenet_wasm::preprocess::{
-    PixelFormat, Pixels, center_crop, resize_dims,
-};
+use mobilenet_wasm::preprocess::{PixelFormat, Pixels, center_crop, resize_dims};
 use mobilenet_wasm::tflite::MAX_MODEL_BYTES;
 
 struct Counting;
@@ -134,7 +132,10 @@ fn extreme_aspect_ratios_are_cropped_without_a_full_size_intermediate() {
     let pixels = Pixels::new(&thin, w, h, PixelFormat::Rgb).unwrap();
     let (result, peak) = peak_during(|| center_crop(pixels, size));
     assert_eq!(result.unwrap(), vec![7u8; (size * size * 3) as usize]);
-    assert!(peak < MIB, "allocated {peak} bytes for a {size}x{size} crop");
+    assert!(
+        peak < MIB,
+        "allocated {peak} bytes for a {size}x{size} crop"
+    );
 
     // A 12 MP photo: the crop's rows and columns only (the whole resized image was 3 MB).
     let photo = vec![7u8; 4000 * 3000 * 3];

@@ -135,13 +135,19 @@ fn valid_tflite_that_is_not_a_mobilenet() {
     let e = load(&[&not_a_mobilenet()]);
     assert_eq!(e.code(), "E_MODEL_UNSUPPORTED", "{e}");
     println!("not a MobileNet: {e}");
-    assert!(e.to_string().contains("Add"), "the message names the operator: {e}");
+    assert!(
+        e.to_string().contains("Add"),
+        "the message names the operator: {e}"
+    );
     // A real TFLite file of another kind: DeepLab segmentation (dilated convolutions, ARG_MAX).
     let deeplab = entry("deeplabv3_mnv2_pascal_quant").read().unwrap();
     let e = load(&[&deeplab[0]]);
     assert_eq!(e.code(), "E_MODEL_UNSUPPORTED", "{e}");
     println!("DeepLab: {e}");
-    assert!(e.to_string().contains("dilation"), "the message names what it cannot place: {e}");
+    assert!(
+        e.to_string().contains("dilation"),
+        "the message names what it cannot place: {e}"
+    );
 }
 
 #[test]

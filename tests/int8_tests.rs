@@ -90,7 +90,8 @@ fn float32_is_still_there_on_request() {
     assert_eq!(clf.precision(), Precision::Int8);
     // A float file has no integer form to ask for.
     let float = entry("mobilenet_v1_0.25_224_float").read().unwrap();
-    let err = Classifier::from_tflite_with(&[&float[0]], with(Precision::Int8), &device).unwrap_err();
+    let err =
+        Classifier::from_tflite_with(&[&float[0]], with(Precision::Int8), &device).unwrap_err();
     assert_eq!(err.code(), "E_MODEL_UNSUPPORTED");
 }
 

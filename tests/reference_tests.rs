@@ -43,7 +43,10 @@ fn crops_match_the_reference_pipeline() {
         );
         exact += 1;
     }
-    println!("crops: {exact}/{} identical to the reference pipeline's", records.len());
+    println!(
+        "crops: {exact}/{} identical to the reference pipeline's",
+        records.len()
+    );
 }
 
 fn top5(values: &[f32]) -> Vec<usize> {

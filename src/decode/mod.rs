@@ -43,7 +43,9 @@ fn sniff(bytes: &[u8]) -> Result<Format> {
         .iter()
         .find(|(magic, _)| bytes.starts_with(magic))
         .map(|(_, name)| format!("{name} images are not supported; use JPEG or PNG"));
-        Err(Error::ImageDecode(other.unwrap_or_else(|| "not a JPEG or PNG image".into())))
+        Err(Error::ImageDecode(
+            other.unwrap_or_else(|| "not a JPEG or PNG image".into()),
+        ))
     }
 }
 
@@ -65,7 +67,9 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
             let h = jpeg::header(bytes)?;
             (h.width, h.height)
         }
-        Format::Png => png_size(bytes).ok_or_else(|| Error::ImageDecode("PNG: no header".into()))?,
+        Format::Png => {
+            png_size(bytes).ok_or_else(|| Error::ImageDecode("PNG: no header".into()))?
+        }
     };
     if width == 0 || height == 0 {
         return Err(Error::InputSize(format!("image is {width}x{height}")));

@@ -44,7 +44,11 @@ pub(crate) fn conv_f32(
                     let mut a = bias[c];
                     for kx in kx0..kx1 {
                         for ky in ky0..ky1 {
-                            a = fma(x[pixel(ky, kx) * cin + c], weights[(ky * g.k + kx) * cout + c], a);
+                            a = fma(
+                                x[pixel(ky, kx) * cin + c],
+                                weights[(ky * g.k + kx) * cout + c],
+                                a,
+                            );
                         }
                     }
                     *acc = e.apply(a);

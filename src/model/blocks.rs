@@ -72,11 +72,18 @@ impl HybridConv {
     fn new(conv: &Conv, h: HybridWeights, bias: Vec<f32>, device: &Device) -> Self {
         let n = conv.out_channels;
         let zero = vec![0i32; n];
-        let floats = |v: Vec<f32>| Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), device));
+        let floats =
+            |v: Vec<f32>| Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), device));
         let (packed, dense) = if h.kind == HybridKind::XnnpackRows {
             let k = conv.in_channels;
             let w: Vec<f32> = h.weight.iter().map(|&v| v as f32).collect();
-            (None, Some(Param::from_tensor(Tensor::from_data(TensorData::new(w, [k, n]), device))))
+            (
+                None,
+                Some(Param::from_tensor(Tensor::from_data(
+                    TensorData::new(w, [k, n]),
+                    device,
+                ))),
+            )
         } else {
             let packed = qpack(conv, &h.weight, &zero, 0, Layout::Pairs);
             let QWeights::Pairs(w) = packed.weight else {
@@ -116,27 +123,37 @@ impl HybridConv {
                 let mut acc: Option<Tensor<2>> = None;
                 for start in (0..c).step_by(EXACT_CHUNK) {
                     let end = (start + EXACT_CHUNK).min(c);
-                    let part = x.clone().slice([0..rows, start..end]).matmul(wt.clone().slice([start..end, 0..n]));
+                    let part = x
+                        .clone()
+                        .slice([0..rows, start..end])
+                        .matmul(wt.clone().slice([start..end, 0..n]));
                     let part = part.cast(burn::tensor::FloatDType::F64);
                     acc = Some(match acc {
                         Some(a) => a + part,
                         None => part,
                     });
                 }
-                let acc = acc.expect("at least one channel").cast(burn::tensor::FloatDType::F32);
+                let acc = acc
+                    .expect("at least one channel")
+                    .cast(burn::tensor::FloatDType::F32);
                 let acc: Vec<f32> = acc.into_data().try_to_vec::<f32>().unwrap_or_default();
                 let y = fused_scale(&acc, &steps, &self.host_scale, &self.host_bias, n);
                 Tensor::from_data(TensorData::new(y, [b, h, w, n]), &device)
             }
             (None, kind) => {
                 let q = kind.quantize(&values);
-                let xq = Tensor::<4, Int>::from_data(TensorData::new(q.quanta, [b, h, w, c]), (&device, DType::U8));
+                let xq = Tensor::<4, Int>::from_data(
+                    TensorData::new(q.quanta, [b, h, w, c]),
+                    (&device, DType::U8),
+                );
                 let packed = self.packed.as_ref().expect("packed weights").val();
                 let zero = self.zero.val();
                 if kind == HybridKind::Xnnpack {
                     // fma((float) acc · input step, weight scale, bias).
-                    let ones = Tensor::<1>::from_data(TensorData::new(vec![1.0f32; n], [n]), &device);
-                    let acc = ext::conv_int8_real(xq, (packed, zero, ones), conv, q.zero_point, ops);
+                    let ones =
+                        Tensor::<1>::from_data(TensorData::new(vec![1.0f32; n], [n]), &device);
+                    let acc =
+                        ext::conv_int8_real(xq, (packed, zero, ones), conv, q.zero_point, ops);
                     let dims = acc.dims();
                     let acc: Vec<f32> = acc.into_data().try_to_vec::<f32>().unwrap_or_default();
                     let steps = vec![q.scale; acc.len() / n.max(1)];
@@ -145,7 +162,13 @@ impl HybridConv {
                 } else {
                     // TFLite's depthwise on x86: ((float) acc · weight scale) · input step + bias
                     // (matched against the interpreter's tensors).
-                    let y = ext::conv_int8_real(xq, (packed, zero, self.scale.val()), conv, q.zero_point, ops);
+                    let y = ext::conv_int8_real(
+                        xq,
+                        (packed, zero, self.scale.val()),
+                        conv,
+                        q.zero_point,
+                        ops,
+                    );
                     y.mul_scalar(q.scale) + self.bias.val().reshape([1, 1, 1, n])
                 }
             }
@@ -168,20 +191,32 @@ fn fused_scale(acc: &[f32], steps: &[f32], scale: &[f32], bias: &[f32], n: usize
         .collect()
 }
 
-
 /// A float layer summed in XNNPACK's order, image by image on the host.
 fn ordered(x: Tensor<4>, f: &FloatWeights, conv: Conv, e: &Epilogue) -> Tensor<4> {
     let [b, h, w, c] = x.dims();
     let device = x.device();
     let values: Vec<f32> = x.into_data().try_to_vec::<f32>().unwrap_or_default();
-    let weights: Vec<f32> = f.weight.val().into_data().try_to_vec::<f32>().unwrap_or_default();
-    let bias: Vec<f32> = f.bias.val().into_data().try_to_vec::<f32>().unwrap_or_default();
+    let weights: Vec<f32> = f
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    let bias: Vec<f32> = f
+        .bias
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
     let (oh, ow) = conv.output(h, w).unwrap_or((0, 0));
     let out: Vec<f32> = values
         .chunks(h * w * c)
         .flat_map(|img| crate::kernels::ordered::conv_f32(&conv, img, (h, w), &weights, &bias, e))
         .collect();
-    Tensor::from_data(TensorData::new(out, [b, oh, ow, conv.out_channels]), &device)
+    Tensor::from_data(
+        TensorData::new(out, [b, oh, ow, conv.out_channels]),
+        &device,
+    )
 }
 
 /// Convolution (standard or depthwise) with bias and a pointwise activation, on NHWC tensors.
@@ -367,7 +402,9 @@ impl InvertedResidual {
     pub(crate) fn forward(&self, x: Tensor<4>, ops: Ops) -> Tensor<4> {
         let expand = self.expand.as_ref().map(|e| e.weights());
         let fusable = self.squeeze_excite.is_none() && expand.as_ref().is_none_or(Option::is_some);
-        if let (true, Some(depthwise), Some(project)) = (fusable, self.depthwise.weights(), self.project.weights()) {
+        if let (true, Some(depthwise), Some(project)) =
+            (fusable, self.depthwise.weights(), self.project.weights())
+        {
             let b = ext::Block {
                 expand: self.expand.as_ref().map(ConvAct::conv),
                 depthwise: self.depthwise.conv(),

@@ -282,7 +282,13 @@ impl MobileNetConfig {
             stem,
             blocks,
             last_conv: Some(ConvSpec::new(cin, last, 1, 1, R6)),
-            head: vec![ConvSpec::new(last, self.num_classes, 1, 1, Activation::None)],
+            head: vec![ConvSpec::new(
+                last,
+                self.num_classes,
+                1,
+                1,
+                Activation::None,
+            )],
         }
     }
 

@@ -45,7 +45,9 @@ impl HybridKind {
     pub(crate) fn quantize(self, x: &[f32]) -> Quantized {
         let (lo, hi) = x
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
         match self {
             HybridKind::Xnnpack | HybridKind::XnnpackRows => xnnpack(x, lo, hi),
             HybridKind::Tflite => tflite(x, lo, hi),
@@ -61,7 +63,9 @@ pub(crate) fn quantize_rows(x: &[f32], channels: usize) -> (Vec<f32>, Vec<f32>) 
     for row in x.chunks(channels.max(1)) {
         let (lo, hi) = row
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
         let q = xnnpack(row, lo, hi);
         centred.extend(q.quanta.iter().map(|&u| (u as i32 - q.zero_point) as f32));
         steps.push(q.scale);
@@ -73,14 +77,24 @@ pub(crate) fn quantize_rows(x: &[f32], channels: usize) -> (Vec<f32>, Vec<f32>) 
 fn xnnpack(x: &[f32], min: f32, max: f32) -> Quantized {
     let (qmin, qmax) = (-128.0f32, 127.0f32);
     let (rmin, rmax) = (min.min(0.0), max.max(0.0));
-    let scale = if rmin == rmax { 1.0 } else { (qmax - qmin) / (rmax - rmin) };
+    let scale = if rmin == rmax {
+        1.0
+    } else {
+        (qmax - qmin) / (rmax - rmin)
+    };
     let (dmin, dmax) = (rmin * scale, rmax * scale);
-    let zp = if (qmin + dmin) + (qmax + dmax) > 0.0 { qmin - dmin } else { qmax - dmax };
+    let zp = if (qmin + dmin) + (qmax + dmax) > 0.0 {
+        qmin - dmin
+    } else {
+        qmax - dmax
+    };
     let zp = zp.clamp(qmin, qmax).round_ties_even() as i32;
     let quanta = x
         .iter()
         .map(|&v| {
-            let q = (v * scale).clamp(qmin - zp as f32, qmax - zp as f32).round_ties_even();
+            let q = (v * scale)
+                .clamp(qmin - zp as f32, qmax - zp as f32)
+                .round_ties_even();
             (q as i32 + zp + 128) as u8
         })
         .collect();
@@ -107,7 +121,11 @@ fn tflite(x: &[f32], min: f32, max: f32) -> Quantized {
     let from_max = qmax - rmax / scale;
     let err_min = qmin.abs() + (rmin / scale).abs();
     let err_max = qmax.abs() + (rmax / scale).abs();
-    let zp_f = if err_min < err_max { from_min } else { from_max };
+    let zp_f = if err_min < err_max {
+        from_min
+    } else {
+        from_max
+    };
     let zp = if zp_f <= qmin {
         -128
     } else if zp_f >= qmax {
@@ -126,7 +144,11 @@ fn tflite(x: &[f32], min: f32, max: f32) -> Quantized {
         .enumerate()
         .map(|(i, &v)| {
             let t = v * inv;
-            let r = if i < vectors { (t + if t < 0.0 { -0.5 } else { 0.5 }).trunc() } else { t.round() };
+            let r = if i < vectors {
+                (t + if t < 0.0 { -0.5 } else { 0.5 }).trunc()
+            } else {
+                t.round()
+            };
             ((r as i32 + zp).clamp(-128, 127) + 128) as u8
         })
         .collect();

@@ -69,7 +69,12 @@ pub(super) fn v3(config: &MobileNetConfig) -> Architecture {
             let kernel = if m { 3 } else { k };
             let b = BlockSpec {
                 expand: (i > 0).then(|| ConvSpec::new(cin, hidden, 1, 1, block_act)),
-                depthwise: ConvSpec::depthwise(if i > 0 { hidden } else { cin }, kernel, s, block_act),
+                depthwise: ConvSpec::depthwise(
+                    if i > 0 { hidden } else { cin },
+                    kernel,
+                    s,
+                    block_act,
+                ),
                 squeeze_excite: (se && !m).then(|| {
                     let h = if i > 0 { hidden } else { cin };
                     let squeeze = make_divisible(h as f32 * 0.25, 8);
@@ -78,7 +83,13 @@ pub(super) fn v3(config: &MobileNetConfig) -> Architecture {
                         expand: ConvSpec::new(squeeze, h, 1, 1, Activation::HardSigmoid),
                     }
                 }),
-                project: ConvSpec::new(if i > 0 { hidden } else { cin }, cout, 1, 1, Activation::None),
+                project: ConvSpec::new(
+                    if i > 0 { hidden } else { cin },
+                    cout,
+                    1,
+                    1,
+                    Activation::None,
+                ),
                 residual: s == 1 && cin == cout,
             };
             cin = cout;

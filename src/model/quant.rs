@@ -150,7 +150,9 @@ impl InputQuant {
     /// The quantization the input quanta are on.
     pub(crate) fn quant(&self) -> QParams {
         match *self {
-            InputQuant::Raw(q) | InputQuant::Caller { quant: q, .. } | InputQuant::Graph { quant: q, .. } => q,
+            InputQuant::Raw(q)
+            | InputQuant::Caller { quant: q, .. }
+            | InputQuant::Graph { quant: q, .. } => q,
         }
     }
 }
@@ -191,7 +193,11 @@ impl SoftmaxQuant {
             .iter()
             .map(|&q| {
                 let p = e(q) * inv;
-                let r = if self.signed { p.round() as i32 } else { (p + 0.5) as i32 };
+                let r = if self.signed {
+                    p.round() as i32
+                } else {
+                    (p + 0.5) as i32
+                };
                 let out = (r + zo).clamp(lo, hi);
                 (out - zo) as f32 * self.output.scale
             })

@@ -9,7 +9,9 @@ use burn::tensor::{DType, Device, FloatDType, Int, IntDType, Tensor, TensorData}
 use super::config::{Architecture, ConvSpec};
 use super::ext::{self, Ops};
 use super::mobilenet::Output;
-use super::quant::{GraphQuant, InputQuant, IntWeights, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant};
+use super::quant::{
+    GraphQuant, InputQuant, IntWeights, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant,
+};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{QWeights, qpack, qpacked_shape};
 use crate::kernels::gemm::int8::Layout;
@@ -62,7 +64,10 @@ impl QConv {
         };
         let n = conv.out_channels;
         let vector = |v: Vec<f32>| {
-            Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), (device, DType::F32)))
+            Param::from_tensor(Tensor::from_data(
+                TensorData::new(v, [n]),
+                (device, DType::F32),
+            ))
         };
         let real_scale = real.then(|| vector(q.dequantization()));
         let multiplier = q.multipliers();
@@ -117,7 +122,10 @@ impl QConv {
     /// `[N, H, W, C]` quanta → real values (the layer built with `real`).
     fn forward_real(&self, x: Tensor<4, Int>, ops: Ops) -> Tensor<4> {
         let zx = self.requant.input_zero_point;
-        let scale = self.real_scale.as_ref().expect("a layer built for real outputs");
+        let scale = self
+            .real_scale
+            .as_ref()
+            .expect("a layer built for real outputs");
         let weights = (self.weight.val(), self.bias.val(), scale.val());
         ext::conv_int8_real(x, weights, self.conv, zx, ops)
     }
@@ -211,11 +219,23 @@ impl QuantMobileNet {
         let mut next = specs.iter().zip(convs.iter().copied()).zip(&graph.post);
         let mut layer = |add: Option<AddRequant>, real: bool| {
             let ((spec, (q, w)), post) = next.next().expect("one quantized convolution per spec");
-            QConv::new(spec, (q, w, post.as_ref().map(|(l, g)| (l, *g))), add, real, layout, device)
+            QConv::new(
+                spec,
+                (q, w, post.as_ref().map(|(l, g)| (l, *g))),
+                add,
+                real,
+                layout,
+                device,
+            )
         };
         let stem = layer(None, false);
         let mut blocks = Vec::with_capacity(arch.blocks.len());
-        for ((spec, add), se) in arch.blocks.iter().zip(&graph.adds).zip(&graph.squeeze_excite) {
+        for ((spec, add), se) in arch
+            .blocks
+            .iter()
+            .zip(&graph.adds)
+            .zip(&graph.squeeze_excite)
+        {
             let add = match add {
                 Some(a) => Some(a.requant().ok_or_else(|| {
                     Error::ModelUnsupported(format!(
@@ -276,7 +296,11 @@ impl QuantMobileNet {
         let (input, prelude) = &self.input;
         let x = match *input {
             InputQuant::Raw(_) => x,
-            InputQuant::Caller { scaling, quant, signed } => quantize_caller(x, scaling, quant, signed),
+            InputQuant::Caller {
+                scaling,
+                quant,
+                signed,
+            } => quantize_caller(x, scaling, quant, signed),
             InputQuant::Graph { scaling, quant } => quantize(x, scaling, quant),
         };
         let x = match prelude {
@@ -319,7 +343,10 @@ impl QuantMobileNet {
             let [n, _, _, c] = q.dims();
             let device = q.device();
             let quanta: Vec<u8> = q.into_data().try_to_vec::<u8>().unwrap_or_default();
-            let p: Vec<f32> = quanta.chunks(c.max(1)).flat_map(|row| s.probabilities(row)).collect();
+            let p: Vec<f32> = quanta
+                .chunks(c.max(1))
+                .flat_map(|row| s.probabilities(row))
+                .collect();
             Tensor::<2>::from_data(TensorData::new(p, [n, c]), &device)
         });
         let logits = classifier.forward_real(x, ops).flatten(1, 3);
@@ -349,7 +376,11 @@ fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
     let (zi, zo) = (q.input.zero_point - shift, q.output.zero_point - shift);
     let scale = (q.input.scale / q.output.scale) * (1.0 / n as f32);
     let zp = zo as f32 - (n as f32 * zi as f32) * scale;
-    let (lo, hi) = if q.signed { (-128.0, 127.0) } else { (0.0, 255.0) };
+    let (lo, hi) = if q.signed {
+        (-128.0, 127.0)
+    } else {
+        (0.0, 255.0)
+    };
     sum.sub_scalar((shift as usize * n) as f64)
         .cast(FloatDType::F32)
         .mul_scalar(scale)
@@ -364,7 +395,8 @@ fn qpool(x: Tensor<4, Int>, q: PoolQuant) -> Tensor<4, Int> {
 fn apply(lut: &Lut, x: Tensor<4, Int>) -> Tensor<4, Int> {
     let dims = x.dims();
     let device = x.device();
-    let table = Tensor::<1, Int>::from_data(TensorData::new(lut.0.to_vec(), [256]), (&device, DType::U8));
+    let table =
+        Tensor::<1, Int>::from_data(TensorData::new(lut.0.to_vec(), [256]), (&device, DType::U8));
     let index = x.flatten::<1>(0, 3).cast(IntDType::I32);
     table.select(0, index).reshape(dims)
 }
@@ -374,10 +406,14 @@ fn scaled(x: Tensor<4, Int>, scaling: InputScaling) -> Tensor<4> {
     let x = x.cast(FloatDType::F32);
     match scaling {
         InputScaling::MobileNet => x.div_scalar(127.5).sub_scalar(1.0),
-        InputScaling::Dequantize { scale, zero_point } => x.sub_scalar(zero_point).mul_scalar(scale),
+        InputScaling::Dequantize { scale, zero_point } => {
+            x.sub_scalar(zero_point).mul_scalar(scale)
+        }
         InputScaling::Normalize { mean, std } => {
             let device = x.device();
-            let row = |v: [f32; 3]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 1, 1, 3]), &device);
+            let row = |v: [f32; 3]| {
+                Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 1, 1, 3]), &device)
+            };
             (x - row(mean)) / row(std)
         }
         InputScaling::Affine { mul, add } => x.mul_scalar(mul).add_scalar(add),
@@ -386,10 +422,19 @@ fn scaled(x: Tensor<4, Int>, scaling: InputScaling) -> Tensor<4> {
 
 /// The float input quantized as a caller of TFLite does it (`np.round(x / scale + zero_point)`
 /// in f32, in the input tensor's own terms), held in unsigned terms.
-fn quantize_caller(x: Tensor<4, Int>, scaling: InputScaling, to: QParams, signed: bool) -> Tensor<4, Int> {
+fn quantize_caller(
+    x: Tensor<4, Int>,
+    scaling: InputScaling,
+    to: QParams,
+    signed: bool,
+) -> Tensor<4, Int> {
     let shift = if signed { 128.0 } else { 0.0 };
     let zp = to.zero_point as f32 - shift;
-    (scaled(x, scaling).div_scalar(to.scale).add_scalar(zp).round() + shift)
+    (scaled(x, scaling)
+        .div_scalar(to.scale)
+        .add_scalar(zp)
+        .round()
+        + shift)
         .clamp(0.0, 255.0)
         .cast(IntDType::U8)
 }

@@ -127,6 +127,10 @@ pub(crate) fn to_tensor(
     scaling: InputScaling,
     device: &Device,
 ) -> Tensor<4> {
-    let hwc: Vec<f32> = crop.iter().enumerate().map(|(i, &v)| scaling.apply(v, i % 3)).collect();
+    let hwc: Vec<f32> = crop
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| scaling.apply(v, i % 3))
+        .collect();
     Tensor::from_data(TensorData::new(hwc, [1, size, size, 3]), device)
 }

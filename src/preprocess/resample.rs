@@ -49,7 +49,11 @@ fn axis(in_size: usize, out_size: usize, first: usize, count: usize) -> Axis {
         for (o, &kx) in out.iter_mut().zip(&k[..n]) {
             let v = if ww != 0.0 { kx / ww } else { kx };
             let f = v * (1u32 << PRECISION_BITS) as f64;
-            *o = if v < 0.0 { (-0.5 + f) as i32 } else { (0.5 + f) as i32 };
+            *o = if v < 0.0 {
+                (-0.5 + f) as i32
+            } else {
+                (0.5 + f) as i32
+            };
         }
         a.start.push(xmin);
         a.len.push(n);
@@ -159,8 +163,16 @@ pub(super) fn resize_window(
     let (need_h, need_v) = (out_w != width, out_h != height);
     let hor = axis(width, out_w, left, size);
     let vert = axis(height, out_h, top, size);
-    let cols = if need_h { span(&hor) } else { (left, left + size) };
-    let rows = if need_v { span(&vert) } else { (top, top + size) };
+    let cols = if need_h {
+        span(&hor)
+    } else {
+        (left, left + size)
+    };
+    let rows = if need_v {
+        span(&vert)
+    } else {
+        (top, top + size)
+    };
     let src = View {
         data: rgb.into(),
         stride: width,

@@ -50,7 +50,11 @@ impl Grid {
         let inv = 1.0 / self.q.scale;
         let v = x * inv + self.zero_point() as f32;
         let v = if v.is_nan() { 0.0 } else { v.round_ties_even() };
-        let (lo, hi) = if self.signed { (-128.0, 127.0) } else { (0.0, 255.0) };
+        let (lo, hi) = if self.signed {
+            (-128.0, 127.0)
+        } else {
+            (0.0, 255.0)
+        };
         (v.clamp(lo, hi) as i32 + self.shift()) as u8
     }
 }
@@ -118,7 +122,11 @@ fn multiplier16(m: f64) -> (i16, i32) {
         return (0, 0);
     }
     let fixed = fixed as i32;
-    let m16 = if fixed >= i32::MAX - (1 << 15) { i16::MAX } else { ((fixed + (1 << 15)) >> 16) as i16 };
+    let m16 = if fixed >= i32::MAX - (1 << 15) {
+        i16::MAX
+    } else {
+        ((fixed + (1 << 15)) >> 16) as i16
+    };
     (m16, exp)
 }
 
@@ -209,7 +217,10 @@ mod tests {
             let want = (v * (v + 3.0).clamp(0.0, 6.0) / 6.0) / y.q.scale + y.zero_point() as f32;
             let got = t.0[q as usize] as i32 - 128;
             // 16-bit fixed point: within one step of the real function.
-            assert!((got as f32 - want.clamp(-128.0, 127.0)).abs() <= 1.0 + 1e-4, "{q}");
+            assert!(
+                (got as f32 - want.clamp(-128.0, 127.0)).abs() <= 1.0 + 1e-4,
+                "{q}"
+            );
         }
         // x · (1/6) on the V3 files' own grids.
         let (g, c) = (grid(0.018675, -128, true), grid(0.00065359, -128, true));

@@ -136,11 +136,14 @@ pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
     for op in &file.operators {
         let out = op.outputs[0];
         let operand = |i: usize| op.inputs.get(i).copied().flatten();
-        let first = operand(0).ok_or_else(|| Error::ModelFormat("an operator without inputs".into()))?;
+        let first =
+            operand(0).ok_or_else(|| Error::ModelFormat("an operator without inputs".into()))?;
         let x = value(&values, first);
         let activation = |v: Value, what: &str| match v {
             Value::Act(t) => Ok(t),
-            _ => Err(unsupported(format!("{what} whose input is not an activation"))),
+            _ => Err(unsupported(format!(
+                "{what} whose input is not an activation"
+            ))),
         };
         let mut push = |values: &mut HashMap<usize, Value>, op: NodeOp, x: usize| {
             nodes.push(Node { op, x, out });
@@ -231,7 +234,9 @@ pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
                 };
                 push(&mut values, op, x);
             }
-            OpKind::FullyConnected { activation: fused, .. } => {
+            OpKind::FullyConnected {
+                activation: fused, ..
+            } => {
                 let x = activation(x, "FULLY_CONNECTED")?;
                 let w = weight_of(file, &values, operand(1), "dense layer")?;
                 let (wt, xt) = (&file.tensors[w], &file.tensors[x]);
@@ -353,7 +358,8 @@ pub(crate) fn graph(file: &TfliteFile<'_>) -> Result<Graph> {
                 let x = activation(x, "PAD")?;
                 let pads = pads_of(file, operand(1))?;
                 if op.inputs.get(2).copied().flatten().is_some_and(|v| {
-                    file.dequantize(v).map_or(true, |v| v.iter().any(|&p| p != 0.0))
+                    file.dequantize(v)
+                        .map_or(true, |v| v.iter().any(|&p| p != 0.0))
                 }) {
                     return Err(unsupported("PADV2 with a value other than zero"));
                 }
@@ -401,7 +407,9 @@ fn weight_of(
     match values.get(&t) {
         Some(Value::Const(c)) => Ok(*c),
         None if file.tensors[t].is_constant() => Ok(t),
-        _ => Err(unsupported(format!("a {what} whose weights are not constant"))),
+        _ => Err(unsupported(format!(
+            "a {what} whose weights are not constant"
+        ))),
     }
 }
 
@@ -428,7 +436,9 @@ fn pads_of(file: &TfliteFile<'_>, t: Option<usize>) -> Result<[(usize, usize); 2
     let t = t.ok_or_else(|| Error::ModelFormat("PAD without its paddings".into()))?;
     let tensor = &file.tensors[t];
     if !tensor.is_constant() || tensor.shape != [4, 2] || tensor.dtype != DType::I32 {
-        return Err(unsupported("PAD whose paddings are not a constant [4, 2] int32"));
+        return Err(unsupported(
+            "PAD whose paddings are not a constant [4, 2] int32",
+        ));
     }
     let p = file.raw_integers(t)?;
     let p: Vec<usize> = p

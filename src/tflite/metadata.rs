@@ -10,9 +10,17 @@ pub(crate) fn normalization(bytes: &[u8]) -> Option<(Vec<f32>, Vec<f32>)> {
         return None;
     }
     let meta = md::root_as_model_metadata(bytes).ok()?;
-    let input = meta.subgraph_metadata()?.iter().next()?.input_tensor_metadata()?.iter().next()?;
+    let input = meta
+        .subgraph_metadata()?
+        .iter()
+        .next()?
+        .input_tensor_metadata()?
+        .iter()
+        .next()?;
     let units = input.process_units()?;
-    let norm = units.iter().find_map(|u| u.options_as_normalization_options())?;
+    let norm = units
+        .iter()
+        .find_map(|u| u.options_as_normalization_options())?;
     let mean: Vec<f32> = norm.mean()?.iter().collect();
     let std: Vec<f32> = norm.std_()?.iter().collect();
     let sizes_ok = |v: &[f32]| v.len() == 1 || v.len() == 3;
@@ -74,9 +82,15 @@ mod tests {
 
     #[test]
     fn normalization_options_are_read_and_checked() {
-        assert_eq!(normalization(&metadata(&[127.5], &[127.5])), Some((vec![127.5], vec![127.5])));
+        assert_eq!(
+            normalization(&metadata(&[127.5], &[127.5])),
+            Some((vec![127.5], vec![127.5]))
+        );
         let per_channel = metadata(&[123.7, 116.3, 103.5], &[58.4, 57.1, 57.4]);
-        assert_eq!(normalization(&per_channel).unwrap().0, vec![123.7, 116.3, 103.5]);
+        assert_eq!(
+            normalization(&per_channel).unwrap().0,
+            vec![123.7, 116.3, 103.5]
+        );
         // A zero std, two values for three channels, or other bytes: no normalization.
         assert_eq!(normalization(&metadata(&[0.0], &[0.0])), None);
         assert_eq!(normalization(&metadata(&[1.0, 2.0], &[1.0, 2.0])), None);

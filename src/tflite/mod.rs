@@ -122,7 +122,11 @@ pub(crate) fn load_with(
     let pairs: Vec<(&TfliteFile<'_>, &graph::Graph)> = parsed.iter().zip(&graphs).collect();
     let found = structure::find(&pairs)?;
     let recognised = recognise::recognise(&pairs, &found)?;
-    let (bf, bg) = pairs.iter().find(|(_, g)| g.takes_image()).copied().expect("a backbone");
+    let (bf, bg) = pairs
+        .iter()
+        .find(|(_, g)| g.takes_image())
+        .copied()
+        .expect("a backbone");
     let input_scaling = quant::input_scaling(bf, bg, &found);
     let quant = quant::graph_quant(&pairs, &found, &recognised, input_scaling);
     let forms = choose(quant.is_some());

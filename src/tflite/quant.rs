@@ -7,7 +7,9 @@ use super::graph::{Binary, Graph, NodeOp, Operand, Unary};
 use super::reader::{DType, FusedActivation, TfliteFile};
 use super::recognise::Recognised;
 use super::structure::{At, Found, Layer};
-use crate::model::{AddQuant, GraphQuant, InputQuant, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant};
+use crate::model::{
+    AddQuant, GraphQuant, InputQuant, Lut, PoolQuant, QuantConv, SeQuant, SoftmaxQuant,
+};
 use crate::spec::{InputScaling, QParams};
 
 /// The integer form of a convolution reading `x` into `out`, or `None` when any of its tensors
@@ -93,7 +95,12 @@ pub(crate) fn quant_conv(
 pub(crate) fn input_scaling(file: &TfliteFile<'_>, graph: &Graph, found: &Found) -> InputScaling {
     let (mut mul, mut add, mut rescaled) = (1.0f32, 0.0f32, false);
     for at in &found.prelude {
-        if let NodeOp::Binary { op, other: Operand::Const(c), .. } = graph.nodes[at.node].op {
+        if let NodeOp::Binary {
+            op,
+            other: Operand::Const(c),
+            ..
+        } = graph.nodes[at.node].op
+        {
             let Ok(v) = file.scalar(c) else { continue };
             rescaled = true;
             match op {
@@ -109,7 +116,13 @@ pub(crate) fn input_scaling(file: &TfliteFile<'_>, graph: &Graph, found: &Found)
     }
     // TFLite metadata's normalization (Model Maker writes it).
     if let Some((mean, std)) = &file.normalization {
-        let three = |v: &[f32]| if v.len() == 1 { [v[0]; 3] } else { [v[0], v[1], v[2]] };
+        let three = |v: &[f32]| {
+            if v.len() == 1 {
+                [v[0]; 3]
+            } else {
+                [v[0], v[1], v[2]]
+            }
+        };
         return InputScaling::Normalize {
             mean: three(mean),
             std: three(std),
@@ -160,7 +173,11 @@ impl Walk<'_, '_> {
             NodeOp::Unary(Unary::HardSwish) => elementwise::hard_swish(x, y),
             NodeOp::Unary(Unary::Relu) => elementwise::clamp(x, y, f32::INFINITY),
             NodeOp::Unary(Unary::Relu6) => elementwise::clamp(x, y, 6.0),
-            NodeOp::Binary { op, other: Operand::Const(c), fused } => {
+            NodeOp::Binary {
+                op,
+                other: Operand::Const(c),
+                fused,
+            } => {
                 let cg = Grid::of(file, c)?;
                 let cq = file.constant_quantum(c)?;
                 let lut = match op {
@@ -278,7 +295,10 @@ pub(crate) fn graph_quant(
                 return None;
             }
             prelude = rest;
-            let g = Grid::of(files[first.file].0, files[first.file].1.nodes[first.node].out)?;
+            let g = Grid::of(
+                files[first.file].0,
+                files[first.file].1.nodes[first.node].out,
+            )?;
             let scaling = if rest.is_empty() {
                 scaling
             } else {
@@ -287,7 +307,13 @@ pub(crate) fn graph_quant(
                     zero_point: 0.0,
                 }
             };
-            (InputQuant::Graph { scaling, quant: g.q }, g)
+            (
+                InputQuant::Graph {
+                    scaling,
+                    quant: g.q,
+                },
+                g,
+            )
         }
         _ => return None,
     };
@@ -380,5 +406,8 @@ pub(crate) fn graph_quant(
 }
 /// Whether node `at` is a QUANTIZE.
 fn is_quantize(files: &[(&TfliteFile<'_>, &Graph)], at: At) -> bool {
-    matches!(files[at.file].1.nodes[at.node].op, NodeOp::Unary(Unary::Quantize))
+    matches!(
+        files[at.file].1.nodes[at.node].op,
+        NodeOp::Unary(Unary::Quantize)
+    )
 }

@@ -181,9 +181,7 @@ pub(crate) enum OpKind {
     /// SQUEEZE.
     Squeeze,
     /// SOFTMAX, with its β.
-    Softmax {
-        beta: f32,
-    },
+    Softmax { beta: f32 },
     /// QUANTIZE (requantization between int8 and uint8).
     Quantize,
     /// DEQUANTIZE.
@@ -519,7 +517,9 @@ impl<'a> TfliteFile<'a> {
                 22 => OpKind::Reshape,
                 43 => OpKind::Squeeze,
                 25 => OpKind::Softmax {
-                    beta: op.builtin_options_as_softmax_options().map_or(1.0, |o| o.beta()),
+                    beta: op
+                        .builtin_options_as_softmax_options()
+                        .map_or(1.0, |o| o.beta()),
                 },
                 114 => OpKind::Quantize,
                 6 => OpKind::Dequantize,
@@ -560,7 +560,9 @@ impl<'a> TfliteFile<'a> {
             .transpose()?
             .unwrap_or_default();
         let normalization = model.metadata().and_then(|entries| {
-            let entry = entries.iter().find(|m| m.name() == Some("TFLITE_METADATA"))?;
+            let entry = entries
+                .iter()
+                .find(|m| m.name() == Some("TFLITE_METADATA"))?;
             let (start, len) = buffer_range(entry.buffer()).ok()??;
             super::metadata::normalization(&bytes[start..start + len])
         });

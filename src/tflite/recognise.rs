@@ -8,8 +8,8 @@ use super::reader::{DType, TfliteFile};
 use super::structure::{At, Found, Layer};
 use crate::error::{Error, Result};
 use crate::model::{
-    Architecture, BlockSpec, ConvSpec, MobileNetConfig, HybridKind, QuantConv, SqueezeExciteSpec, Tables,
-    Version,
+    Architecture, BlockSpec, ConvSpec, HybridKind, MobileNetConfig, QuantConv, SqueezeExciteSpec,
+    Tables, Version,
 };
 use crate::spec::{Activation, Conv};
 
@@ -68,7 +68,11 @@ fn widths() -> impl Iterator<Item = f32> {
 }
 
 /// A convolution of the found network, in the file it belongs to.
-fn loaded(files: &[(&TfliteFile<'_>, &Graph)], layer: &Layer, bias_offset: f32) -> Result<LoadedConv> {
+fn loaded(
+    files: &[(&TfliteFile<'_>, &Graph)],
+    layer: &Layer,
+    bias_offset: f32,
+) -> Result<LoadedConv> {
     let At { file: f, node } = layer.conv;
     let (file, graph) = files[f];
     let n = &graph.nodes[node];
@@ -135,7 +139,10 @@ fn same_shape(a: &Conv, b: &Conv) -> bool {
 /// The version a backbone's structure says it is.
 fn version_of(arch: &Architecture) -> Result<Version> {
     let gated = arch.blocks.iter().any(|b| b.squeeze_excite.is_some());
-    let hard_swish = arch.convs().iter().any(|c| c.activation == Activation::HardSwish);
+    let hard_swish = arch
+        .convs()
+        .iter()
+        .any(|c| c.activation == Activation::HardSwish);
     let expands = arch.blocks.iter().any(|b| b.expand.is_some() || b.residual);
     Ok(match (arch.blocks.len(), expands) {
         (11, true) => Version::V3Small,
@@ -207,7 +214,11 @@ pub(crate) fn recognise(files: &[(&TfliteFile<'_>, &Graph)], found: &Found) -> R
     }
     let last_conv = found.last_conv.as_ref().map(|l| spec(l, 0.0)).transpose()?;
     convs.extend(last_conv.clone());
-    let head: Vec<LoadedConv> = found.head.iter().map(|l| spec(l, 0.0)).collect::<Result<_>>()?;
+    let head: Vec<LoadedConv> = found
+        .head
+        .iter()
+        .map(|l| spec(l, 0.0))
+        .collect::<Result<_>>()?;
     convs.extend(head.iter().cloned());
     let arch = Architecture {
         stem: stem.spec,
@@ -216,14 +227,20 @@ pub(crate) fn recognise(files: &[(&TfliteFile<'_>, &Graph)], found: &Found) -> R
         head: head.iter().map(|c| c.spec).collect(),
     };
     let version = version_of(&arch)?;
-    let (file, graph) = files.iter().find(|(_, g)| g.takes_image()).expect("a backbone");
+    let (file, graph) = files
+        .iter()
+        .find(|(_, g)| g.takes_image())
+        .expect("a backbone");
     let shape = &graph.input_shape;
     if shape.len() != 4 || shape[0] != 1 || shape[1] != shape[2] || shape[3] != 3 {
         return Err(Error::ModelUnsupported(format!(
             "input shape {shape:?}; expected [1, S, S, 3]"
         )));
     }
-    if !matches!(file.tensors[graph.input].dtype, DType::F32 | DType::U8 | DType::I8) {
+    if !matches!(
+        file.tensors[graph.input].dtype,
+        DType::F32 | DType::U8 | DType::I8
+    ) {
         return Err(Error::ModelUnsupported(format!(
             "graph input of element type {:?}",
             file.tensors[graph.input].dtype
@@ -233,9 +250,11 @@ pub(crate) fn recognise(files: &[(&TfliteFile<'_>, &Graph)], found: &Found) -> R
     let ours = backbone(&arch);
     let mut closest: Option<(usize, String)> = None;
     let variants: &[(Tables, bool)] = match version {
-        Version::V3Small | Version::V3Large => {
-            &[(Tables::Slim, false), (Tables::Keras, false), (Tables::Keras, true)]
-        }
+        Version::V3Small | Version::V3Large => &[
+            (Tables::Slim, false),
+            (Tables::Keras, false),
+            (Tables::Keras, true),
+        ],
         _ => &[(Tables::Slim, false)],
     };
     for &(tables, minimalistic) in variants {
@@ -265,7 +284,11 @@ pub(crate) fn recognise(files: &[(&TfliteFile<'_>, &Graph)], found: &Found) -> R
                 .take_while(|(t, o)| same_shape(&t.conv, &o.conv))
                 .count();
             if matching == theirs.len() && theirs.len() == ours.len() {
-                return Ok(Recognised { config, arch, convs });
+                return Ok(Recognised {
+                    config,
+                    arch,
+                    convs,
+                });
             }
             if closest.as_ref().is_none_or(|(m, _)| matching > *m) {
                 let c = ours[matching.min(ours.len() - 1)].conv;

@@ -84,11 +84,7 @@ pub(crate) struct Found {
 
 fn unexpected(file: &TfliteFile<'_>, graph: &Graph, i: usize, what: &str) -> Error {
     let found = match graph.nodes.get(i) {
-        Some(n) => format!(
-            "{} ({:?})",
-            describe(&n.op),
-            file.tensors[n.out].name
-        ),
+        Some(n) => format!("{} ({:?})", describe(&n.op), file.tensors[n.out].name),
         None => "the end of the graph".into(),
     };
     Error::ModelUnsupported(format!(
@@ -99,7 +95,9 @@ fn unexpected(file: &TfliteFile<'_>, graph: &Graph, i: usize, what: &str) -> Err
 /// A short name of a node's operation, for messages.
 fn describe(op: &NodeOp) -> String {
     match op {
-        NodeOp::Conv { conv, dense: true, .. } => format!("a dense layer {}→{}", conv.in_channels, conv.out_channels),
+        NodeOp::Conv {
+            conv, dense: true, ..
+        } => format!("a dense layer {}→{}", conv.in_channels, conv.out_channels),
         NodeOp::Conv { conv, .. } => format!(
             "a {}x{} convolution {}→{} stride {}{}",
             conv.kernel,
@@ -185,16 +183,22 @@ impl Cursor<'_, '_> {
                     (NodeOp::Unary(Unary::HardSwish), Activation::None) => Activation::HardSwish,
                     (NodeOp::Unary(Unary::Relu), Activation::None) => Activation::Relu,
                     (NodeOp::Unary(Unary::Relu6), Activation::None) => Activation::Relu6,
-                    (NodeOp::Binary { op: Binary::Maximum, other, .. }, Activation::None)
-                        if self.constant(*other) == Some(0.0) =>
-                    {
-                        Activation::Relu
-                    }
-                    (NodeOp::Binary { op: Binary::Minimum, other, .. }, Activation::Relu)
-                        if self.constant(*other) == Some(6.0) =>
-                    {
-                        Activation::Relu6
-                    }
+                    (
+                        NodeOp::Binary {
+                            op: Binary::Maximum,
+                            other,
+                            ..
+                        },
+                        Activation::None,
+                    ) if self.constant(*other) == Some(0.0) => Activation::Relu,
+                    (
+                        NodeOp::Binary {
+                            op: Binary::Minimum,
+                            other,
+                            ..
+                        },
+                        Activation::Relu,
+                    ) if self.constant(*other) == Some(6.0) => Activation::Relu6,
                     _ => break,
                 };
                 activation = next;
@@ -245,7 +249,12 @@ impl Cursor<'_, '_> {
         let mut folded_offset = 3.0;
         let mut gate = expand.out;
         if let Some(Node {
-            op: NodeOp::Binary { op: Binary::Add, other, .. },
+            op:
+                NodeOp::Binary {
+                    op: Binary::Add,
+                    other,
+                    ..
+                },
             out,
             ..
         }) = self.node(self.i).filter(|n| n.x == gate)
@@ -259,8 +268,11 @@ impl Cursor<'_, '_> {
             expand.post.push(self.at(self.i));
             gate = *out;
             self.i += 1;
-            if let Some(Node { op: NodeOp::Unary(Unary::Relu6), out, .. }) =
-                self.node(self.i).filter(|n| n.x == gate)
+            if let Some(Node {
+                op: NodeOp::Unary(Unary::Relu6),
+                out,
+                ..
+            }) = self.node(self.i).filter(|n| n.x == gate)
             {
                 expand.post.push(self.at(self.i));
                 gate = *out;
@@ -271,7 +283,12 @@ impl Cursor<'_, '_> {
         }
         match self.node(self.i).filter(|n| n.x == gate) {
             Some(Node {
-                op: NodeOp::Binary { op: Binary::Mul, other, .. },
+                op:
+                    NodeOp::Binary {
+                        op: Binary::Mul,
+                        other,
+                        ..
+                    },
                 out,
                 ..
             }) if approx(self.constant(*other).unwrap_or(f32::NAN), 1.0 / 6.0) => {
@@ -286,7 +303,12 @@ impl Cursor<'_, '_> {
         let mul = self.i;
         match self.node(mul) {
             Some(Node {
-                op: NodeOp::Binary { op: Binary::Mul, other: Operand::Act(o), .. },
+                op:
+                    NodeOp::Binary {
+                        op: Binary::Mul,
+                        other: Operand::Act(o),
+                        ..
+                    },
                 x: a,
                 ..
             }) if (*a == x && *o == gate) || (*a == gate && *o == x) => self.i += 1,
@@ -326,7 +348,11 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
     while let Some(n) = c.node(c.i).filter(|n| n.x == x) {
         let prepares = match &n.op {
             NodeOp::Unary(Unary::Quantize) => true,
-            NodeOp::Binary { op: Binary::Add | Binary::Sub | Binary::Mul, other: Operand::Const(_), fused: FusedActivation::None } => true,
+            NodeOp::Binary {
+                op: Binary::Add | Binary::Sub | Binary::Mul,
+                other: Operand::Const(_),
+                fused: FusedActivation::None,
+            } => true,
             _ => false,
         };
         if !prepares {
@@ -347,7 +373,9 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
         let mut expand = None;
         if c.conv_on(c.i, x, Some(false)) {
             let e = c.layer("an expansion")?;
-            if !c.conv_on(c.i, e.out, Some(true)) || !matches!(graph.nodes[e.conv.node].op, NodeOp::Conv { conv, .. } if conv.kernel == 1) {
+            if !c.conv_on(c.i, e.out, Some(true))
+                || !matches!(graph.nodes[e.conv.node].op, NodeOp::Conv { conv, .. } if conv.kernel == 1)
+            {
                 // Not a block: the last 1×1 convolution before the pool.
                 c.i = start;
                 break;
@@ -372,7 +400,12 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
         let mut out = project.out;
         let mut add = None;
         if let Some(Node {
-            op: NodeOp::Binary { op: Binary::Add, other: Operand::Act(o), fused: FusedActivation::None },
+            op:
+                NodeOp::Binary {
+                    op: Binary::Add,
+                    other: Operand::Act(o),
+                    fused: FusedActivation::None,
+                },
             x: a,
             out: sum,
         }) = c.node(c.i)
@@ -398,7 +431,11 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
         last_conv = Some(l);
     }
     match c.node(c.i) {
-        Some(Node { op: NodeOp::Pool { .. }, x: px, .. }) if *px == x => {}
+        Some(Node {
+            op: NodeOp::Pool { .. },
+            x: px,
+            ..
+        }) if *px == x => {}
         _ => return Err(c.err(c.i, "global pooling")),
     }
     let pool = c.at(c.i);
@@ -432,7 +469,16 @@ fn head(
         i: start,
     };
     let mut layers = Vec::new();
-    while let Some(Node { op: NodeOp::Conv { conv, depthwise: false, .. }, x: nx, .. }) = c.node(c.i) {
+    while let Some(Node {
+        op: NodeOp::Conv {
+            conv,
+            depthwise: false,
+            ..
+        },
+        x: nx,
+        ..
+    }) = c.node(c.i)
+    {
         if *nx != x || conv.kernel != 1 {
             return Err(c.err(c.i, "a dense layer on the pooled features"));
         }
@@ -478,7 +524,9 @@ fn head(
 /// Finds the MobileNet in the graphs of the files loaded together: the one that takes an image
 /// first, then, when it ends at its global pool, the head file.
 pub(crate) fn find(files: &[(&TfliteFile<'_>, &Graph)]) -> Result<Found> {
-    let backbones: Vec<usize> = (0..files.len()).filter(|&i| files[i].1.takes_image()).collect();
+    let backbones: Vec<usize> = (0..files.len())
+        .filter(|&i| files[i].1.takes_image())
+        .collect();
     let &[b] = backbones.as_slice() else {
         return Err(if backbones.is_empty() {
             Error::ModelIncomplete(format!(

@@ -35,11 +35,29 @@ pub(crate) fn read_float(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<Con
     }
     let (weight, hybrid) = match conv.hybrid {
         Some(kind) => {
-            let (raw, scales) = file.integers(s.weight)?;
-            let scales = (0..cout).map(|c| scales[if scales.len() == 1 { 0 } else { c }]).collect();
-            let weight = raw.into_iter().map(|v| v as i16).collect();
-            let weight = to_hwio(weight, s.depthwise, cout);
-            (Vec::new(), Some(HybridWeights { weight, scales, kind }))
+            let scales = file.tensors[s.weight]
+                .quantization
+                .as_ref()
+                .map(|q| q.scale.clone())
+                .unwrap_or_default();
+            if scales.len() != 1 && scales.len() != cout {
+                return Err(crate::error::Error::ModelFormat(format!(
+                    "{} weight scales for {cout} channels",
+                    scales.len()
+                )));
+            }
+            let scales = (0..cout)
+                .map(|c| scales[if scales.len() == 1 { 0 } else { c }])
+                .collect();
+            let weight = file.weights_hwio(s.weight, s.depthwise, cout)?;
+            (
+                Vec::new(),
+                Some(HybridWeights {
+                    weight,
+                    scales,
+                    kind,
+                }),
+            )
         }
         None => (to_hwio(file.dequantize(s.weight)?, s.depthwise, cout), None),
     };
@@ -58,10 +76,8 @@ pub(crate) fn read_float(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<Con
 pub(crate) fn read_quant(file: &TfliteFile<'_>, conv: &LoadedConv) -> Result<IntWeights> {
     let s = conv.source;
     let cout = conv.spec.conv.out_channels;
-    let (raw, _) = file.integers(s.weight)?;
-    let raw: Vec<i16> = raw.into_iter().map(|v| v as i16).collect();
     Ok(IntWeights {
-        weight: to_hwio(raw, s.depthwise, cout),
+        weight: file.weights_hwio(s.weight, s.depthwise, cout)?,
         bias: match s.bias {
             Some(b) => file.integers(b)?.0,
             None => vec![0; cout],

@@ -180,7 +180,11 @@ impl<'a> Bits<'a> {
             return 0;
         }
         let v = self.bits(n) as i32;
-        if v < 1 << (n - 1) { v - (1 << n) + 1 } else { v }
+        if v < 1 << (n - 1) {
+            v - (1 << n) + 1
+        } else {
+            v
+        }
     }
 
     /// One Huffman-coded value.
@@ -201,7 +205,9 @@ impl<'a> Bits<'a> {
         while code > table.maxcode[len as usize] {
             len += 1;
             if len > 16 {
-                return Err(fail("corrupt data: a Huffman code that is not in its table"));
+                return Err(fail(
+                    "corrupt data: a Huffman code that is not in its table",
+                ));
             }
             code = (self.acc >> (64 - len)) as i32;
         }

@@ -8,10 +8,10 @@ use crate::error::Result;
 /// Zigzag index → natural (row-major) index, with 16 extra entries so a corrupt run that
 /// overshoots writes coefficient 63 (libjpeg's `jpeg_natural_order`).
 pub(super) const NATURAL: [usize; 80] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63,
-    63, 63, 63, 63, 63, 63, 63, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+    63, 63, 63, 63, 63, 63,
 ];
 
 /// One colour component of the frame.
@@ -92,7 +92,9 @@ fn be16(s: &[u8], at: usize) -> Result<usize> {
 }
 
 fn byte(s: &[u8], at: usize) -> Result<u8> {
-    s.get(at).copied().ok_or_else(|| fail("a segment shorter than its fields"))
+    s.get(at)
+        .copied()
+        .ok_or_else(|| fail("a segment shorter than its fields"))
 }
 
 impl Tables {
@@ -181,14 +183,22 @@ impl Tables {
                 Some(_) => ColorSpace::YCbCr,
                 None => {
                     let ids: Vec<u8> = frame.components.iter().map(|c| c.id).collect();
-                    if ids == b"RGB" { ColorSpace::Rgb } else { ColorSpace::YCbCr }
+                    if ids == b"RGB" {
+                        ColorSpace::Rgb
+                    } else {
+                        ColorSpace::YCbCr
+                    }
                 }
             },
             4 => match self.adobe {
                 Some(0) | None => ColorSpace::Cmyk,
                 Some(_) => ColorSpace::Ycck,
             },
-            n => return Err(fail(&format!("{n} colour components (1, 3 or 4 are supported)"))),
+            n => {
+                return Err(fail(&format!(
+                    "{n} colour components (1, 3 or 4 are supported)"
+                )));
+            }
         })
     }
 }
@@ -197,11 +207,15 @@ impl Tables {
 pub(super) fn frame(s: &[u8], progressive: bool) -> Result<Frame> {
     let precision = byte(s, 0)?;
     if precision != 8 {
-        return Err(fail(&format!("{precision}-bit samples (8-bit JPEGs are supported)")));
+        return Err(fail(&format!(
+            "{precision}-bit samples (8-bit JPEGs are supported)"
+        )));
     }
     let (height, width, n) = (be16(s, 1)?, be16(s, 3)?, byte(s, 5)? as usize);
     if height == 0 {
-        return Err(fail("a frame whose height is given later (DNL) is not supported"));
+        return Err(fail(
+            "a frame whose height is given later (DNL) is not supported",
+        ));
     }
     if width == 0 || n == 0 {
         return Err(fail("an empty frame"));
@@ -262,7 +276,11 @@ pub(super) fn scan(s: &[u8], frame: &Frame) -> Result<Scan> {
             .components
             .iter()
             .position(|c| c.id == id)
-            .ok_or_else(|| fail(&format!("a scan names component {id}, which the frame lacks")))?;
+            .ok_or_else(|| {
+                fail(&format!(
+                    "a scan names component {id}, which the frame lacks"
+                ))
+            })?;
         if components.iter().any(|c| c.0 == index) {
             return Err(fail("a scan names a component twice"));
         }
@@ -280,12 +298,21 @@ pub(super) fn scan(s: &[u8], frame: &Frame) -> Result<Scan> {
         (s[at + 2] & 15) as u32,
     );
     if frame.progressive {
-        let bad = if ss == 0 { se != 0 } else { ss > se || se > 63 || n != 1 };
+        let bad = if ss == 0 {
+            se != 0
+        } else {
+            ss > se || se > 63 || n != 1
+        };
         if bad || (ah != 0 && al + 1 != ah) || al > 13 {
-            return Err(fail("a progressive scan with bad spectral or approximation bounds"));
+            return Err(fail(
+                "a progressive scan with bad spectral or approximation bounds",
+            ));
         }
     }
-    let blocks: usize = components.iter().map(|c| frame.components[c.0].h * frame.components[c.0].v).sum();
+    let blocks: usize = components
+        .iter()
+        .map(|c| frame.components[c.0].h * frame.components[c.0].v)
+        .sum();
     if n > 1 && blocks > 10 {
         return Err(fail("an MCU of more than 10 blocks"));
     }

@@ -204,15 +204,18 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
                 }));
             }
             0xDA => {
-                let f = frame.as_mut().ok_or_else(|| fail("image data before the frame header"))?;
+                let f = frame
+                    .as_mut()
+                    .ok_or_else(|| fail("image data before the frame header"))?;
                 let sc = markers::scan(s, f)?;
                 // A component's quantization table is fixed by its first scan (libjpeg's
                 // `latch_quant_tables`).
                 for &(c, _, _) in &sc.components {
                     if f.components[c].quant.is_none() {
                         let slot = f.components[c].slot;
-                        let table = tables.quant[slot]
-                            .ok_or_else(|| fail(&format!("quantization table {slot} is not defined")))?;
+                        let table = tables.quant[slot].ok_or_else(|| {
+                            fail(&format!("quantization table {slot} is not defined"))
+                        })?;
                         f.components[c].quant = Some(table);
                     }
                     scanned[c] = true;
@@ -221,7 +224,11 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
                 at = match stored.as_mut() {
                     Some(st) => scan::decode(bytes, at, f, &sc, &tables, st)?,
                     None => {
-                        let quant = f.components.iter().map(|c| signed(c.quant.unwrap_or([0; 64]))).collect();
+                        let quant = f
+                            .components
+                            .iter()
+                            .map(|c| signed(c.quant.unwrap_or([0; 64])))
+                            .collect();
                         let mut direct = Direct {
                             planes: &mut planes,
                             quant,
@@ -236,7 +243,10 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
     }
     let frame = frame.ok_or_else(|| fail("no frame header"))?;
     if let Some(c) = scanned.iter().position(|s| !s) {
-        return Err(fail(&format!("component {} has no image data", frame.components[c].id)));
+        return Err(fail(&format!(
+            "component {} has no image data",
+            frame.components[c].id
+        )));
     }
     if let Some(st) = stored {
         for (c, (blocks, p)) in st.blocks.iter().zip(&mut planes).enumerate() {

@@ -31,7 +31,10 @@ enum Upsample {
     H1V2Fancy,
     H2V2Fancy,
     /// Replication by integral factors.
-    Replicate { h: usize, v: usize },
+    Replicate {
+        h: usize,
+        v: usize,
+    },
 }
 
 fn method(frame: &Frame, c: usize) -> Result<Upsample> {
@@ -52,14 +55,20 @@ fn method(frame: &Frame, c: usize) -> Result<Upsample> {
             v: mv / v,
         }
     } else {
-        return Err(fail("sampling factors that are not integral multiples of each other"));
+        return Err(fail(
+            "sampling factors that are not integral multiples of each other",
+        ));
     })
 }
 
 /// The row above (`up`) or below a plane row, repeating the first and last rows at the edges
 /// (the context rows of `jdmainct.c`).
 fn neighbour(p: &Plane, r: usize, up: bool) -> &[u8] {
-    if up { p.row(r.saturating_sub(1)) } else { p.row((r + 1).min(p.rows - 1)) }
+    if up {
+        p.row(r.saturating_sub(1))
+    } else {
+        p.row((r + 1).min(p.rows - 1))
+    }
 }
 
 /// Writes `width` full-size samples of output row `y` of one component into `out`.
@@ -180,9 +189,16 @@ pub(super) fn rows(
     mut sink: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let width = frame.width;
-    let methods: Vec<Upsample> = (0..planes.len()).map(|c| method(frame, c)).collect::<Result<_>>()?;
+    let methods: Vec<Upsample> = (0..planes.len())
+        .map(|c| method(frame, c))
+        .collect::<Result<_>>()?;
     // Fancy 2:1 upsampling writes two samples per input column.
-    let span = planes.iter().map(|p| p.width * frame.max_h).max().unwrap_or(0).max(width);
+    let span = planes
+        .iter()
+        .map(|p| p.width * frame.max_h)
+        .max()
+        .unwrap_or(0)
+        .max(width);
     let mut comps: Vec<Vec<u8>> = planes.iter().map(|_| vec![0u8; span]).collect();
     let mut rgb = vec![0u8; width * 3];
     let tables = matches!(space, ColorSpace::YCbCr | ColorSpace::Ycck).then(YccTables::new);
@@ -217,7 +233,9 @@ pub(super) fn rows(
             ColorSpace::Ycck => {
                 let t = tables.as_ref().expect("tables for YCCK");
                 for (x, px) in rgb.chunks_exact_mut(3).enumerate() {
-                    let [c, m, yy] = t.rgb(comps[0][x], comps[1][x], comps[2][x]).map(|v| clamp8(255 - v));
+                    let [c, m, yy] = t
+                        .rgb(comps[0][x], comps[1][x], comps[2][x])
+                        .map(|v| clamp8(255 - v));
                     px.copy_from_slice(&cmyk_rgb(c, m, yy, comps[3][x]));
                 }
             }

@@ -41,8 +41,16 @@ pub(super) fn decode(
     let mut dc = Vec::new();
     let mut ac = Vec::new();
     for &(_, d, a) in &scan.components {
-        dc.push(tables.dc[d].clone().unwrap_or_else(|| Huffman::standard(true, d)));
-        ac.push(tables.ac[a].clone().unwrap_or_else(|| Huffman::standard(false, a)));
+        dc.push(
+            tables.dc[d]
+                .clone()
+                .unwrap_or_else(|| Huffman::standard(true, d)),
+        );
+        ac.push(
+            tables.ac[a]
+                .clone()
+                .unwrap_or_else(|| Huffman::standard(false, a)),
+        );
     }
     let mut state = State {
         pred: [0; 4],
@@ -62,7 +70,9 @@ pub(super) fn decode(
         for mx in 0..mcus_x {
             if interval > 0 && mcu > 0 && mcu % interval == 0 {
                 if !bits.restart(next_restart) {
-                    return Err(fail("corrupt data: a restart marker missing or out of order"));
+                    return Err(fail(
+                        "corrupt data: a restart marker missing or out of order",
+                    ));
                 }
                 next_restart = (next_restart + 1) & 7;
                 state = State {
@@ -73,13 +83,21 @@ pub(super) fn decode(
             mcu += 1;
             for (k, &(ci, _, _)) in scan.components.iter().enumerate() {
                 let comp = &frame.components[ci];
-                let (h, v) = if interleaved { (comp.h, comp.v) } else { (1, 1) };
+                let (h, v) = if interleaved {
+                    (comp.h, comp.v)
+                } else {
+                    (1, 1)
+                };
                 for by in 0..v {
                     for bx in 0..h {
                         let (x, y) = (mx * h + bx, my * v + by);
                         let real = x < comp.blocks_w && y < comp.blocks_h;
                         let mut dummy = [0i16; 64];
-                        let block = if real { sink.block(ci, x, y) } else { &mut dummy };
+                        let block = if real {
+                            sink.block(ci, x, y)
+                        } else {
+                            &mut dummy
+                        };
                         kind.block(&mut bits, &dc[k], &ac[k], &mut state, k, scan, block)?;
                         if real {
                             sink.done(ci, x, y);
@@ -89,7 +107,9 @@ pub(super) fn decode(
             }
         }
         if bits.overrun() {
-            return Err(fail("corrupt or truncated data: a scan ends before its last block"));
+            return Err(fail(
+                "corrupt or truncated data: a scan ends before its last block",
+            ));
         }
     }
     Ok(bits.end())
