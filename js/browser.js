@@ -2,9 +2,8 @@
 // engine supports it, else the simd128 one) (webpack 5 and other bundlers
 // follow `new URL(…, import.meta.url)`), compiling it while it streams.
 import init from './mobilenet_wasm.js';
-import { fetchBytes, makeClassifier, pickSimd } from './core.js';
+import { fetchBytes, makeClassifier, once, pickSimd } from './core.js';
 
-let ready = null;
 let wasm = null;
 const wasmUrls = {
   'relaxed-simd': new URL('./mobilenet_wasm_relaxed_bg.wasm', import.meta.url),
@@ -14,15 +13,12 @@ const modelUrl = new URL('./models/default.tflite', import.meta.url);
 const labelsUrl = new URL('./models/labels.txt', import.meta.url);
 
 export const Classifier = makeClassifier({
-  init(simd) {
-    ready ??= (async () => {
-      const url = wasmUrls[pickSimd(simd)];
-      const t = performance.now();
-      wasm = await init({ module_or_path: url });
-      return performance.now() - t;
-    })();
-    return ready;
-  },
+  init: once(async (simd) => {
+    const url = wasmUrls[pickSimd(simd)];
+    const t = performance.now();
+    wasm = await init({ module_or_path: url });
+    return performance.now() - t;
+  }),
   // Coded errors for a failed fetch (an error page must not become the model or the labels).
   defaultModel: () => fetchBytes(modelUrl),
   async defaultLabels() {

@@ -2,14 +2,11 @@
 // Entry points (browser.js, node.js, workerd.js) differ only in how they instantiate the wasm
 // and read the bundled model.
 import { WasmClassifier, simdLevel } from './mobilenet_wasm.js';
+import { checkSignal, codedError, loadOptions, side, topK as topKOf } from './validate.js';
+
+export { codedError };
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
-
-export function codedError(code, message) {
-  const e = new Error(message);
-  e.code = code;
-  return e;
-}
 
 // The smallest module using f32x4.relaxed_madd: it validates only where relaxed SIMD is enabled.
 const RELAXED_PROBE = new Uint8Array([
@@ -34,6 +31,21 @@ export function pickSimd(requested) {
 }
 
 /**
+ * Caches an environment's wasm instantiation; a failed one is forgotten, so the next load tries
+ * again (a failed fetch of the wasm, or a refused `simd`, once made every later load fail).
+ */
+export function once(instantiate) {
+  let ready = null;
+  return (simd) => {
+    if (!ready) {
+      ready = instantiate(simd);
+      ready.catch(() => { ready = null; });
+    }
+    return ready;
+  };
+}
+
+/**
  * Hex sha256 of each file, computed natively (WebCrypto) while the wasm compiles; `null` where
  * WebCrypto is missing (plain-http pages), and the wasm hashes them itself.
  */
@@ -55,53 +67,95 @@ function toBytes(x) {
   return null;
 }
 
-export async function fetchBytes(url) {
+export async function fetchBytes(url, signal) {
   let res;
   try {
-    res = await fetch(url);
+    res = await fetch(url, signal ? { signal } : undefined);
+    if (!res.ok) throw codedError('E_IO', `could not fetch ${url}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw codedError('E_IO', `could not fetch ${url}: ${e.message}`);
+    checkSignal(signal);
+    if (e.code) throw e;
+    throw codedError('E_IO', `could not fetch ${url}: ${e.message}`, e);
   }
-  if (!res.ok) throw codedError('E_IO', `could not fetch ${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Reads RGBA pixels from any supported image source. */
-function pixelsOf(input) {
-  if (input && input.data && typeof input.width === 'number' && typeof input.height === 'number' && !(typeof ImageData !== 'undefined' && input instanceof ImageData)) {
-    const data = toBytes(input.data);
-    if (!data) throw codedError('E_INPUT_SIZE', 'data must be a Uint8Array or Uint8ClampedArray');
-    return { data, width: input.width, height: input.height };
+const linesOf = (bytes) => new TextDecoder().decode(bytes).split('\n').map((l) => l.trim()).filter(Boolean);
+
+/** The pixels of a DOM image source; coded errors for what cannot be read. */
+function domPixels(input) {
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && (!input.complete || input.naturalWidth === 0)) {
+    // An unloaded image with width/height attributes would be drawn blank and classified.
+    throw codedError('E_IMAGE_DECODE', 'the image has not loaded (or is broken): await img.decode() first');
   }
-  if (typeof ImageData !== 'undefined' && input instanceof ImageData) {
-    return { data: new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength), width: input.width, height: input.height };
+  if (typeof HTMLVideoElement !== 'undefined' && input instanceof HTMLVideoElement && input.readyState < 2) {
+    throw codedError('E_INPUT_SIZE', 'the video has no frame yet (readyState < HAVE_CURRENT_DATA)');
   }
   const width = input.videoWidth || input.naturalWidth || input.displayWidth || input.codedWidth || input.width;
   const height = input.videoHeight || input.naturalHeight || input.displayHeight || input.codedHeight || input.height;
   if (!width || !height) throw codedError('E_INPUT_SIZE', `image source is ${width}x${height}`);
-  const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(width, height) : Object.assign(document.createElement('canvas'), { width, height });
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(input, 0, 0, width, height);
-  const img = ctx.getImageData(0, 0, width, height);
-  return { data: new Uint8Array(img.data.buffer), width, height };
+  side('width', width);
+  side('height', height);
+  const offscreen = typeof OffscreenCanvas !== 'undefined';
+  if (!offscreen && typeof document === 'undefined') {
+    throw codedError('E_ARGUMENT', 'DOM image sources need a browser; here pass encoded bytes or { data, width, height }');
+  }
+  try {
+    const canvas = offscreen ? new OffscreenCanvas(width, height) : Object.assign(document.createElement('canvas'), { width, height });
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(input, 0, 0, width, height);
+    const img = ctx.getImageData(0, 0, width, height);
+    return { data: new Uint8Array(img.data.buffer), width, height };
+  } catch (e) {
+    if (e?.name === 'SecurityError') throw codedError('E_ARGUMENT', 'a cross-origin image without CORS: its pixels cannot be read', e);
+    if (e?.name === 'InvalidStateError') throw codedError('E_IMAGE_DECODE', `the image cannot be drawn: ${e.message}`, e);
+    if (e instanceof TypeError) throw codedError('E_ARGUMENT', `not an image source: ${e.message}`, e);
+    throw codedError('E_IMAGE_DECODE', String(e?.message ?? e), e);
+  }
+}
+
+/** Reads RGBA pixels from any supported image source. */
+function pixelsOf(input) {
+  if (input === null || typeof input !== 'object') {
+    throw codedError('E_ARGUMENT', `classify takes an image, bytes or { data, width, height }, not ${input === null ? 'null' : typeof input}`);
+  }
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) {
+    return { data: new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength), width: input.width, height: input.height };
+  }
+  if (input.data !== undefined && 'width' in input && 'height' in input) {
+    const data = toBytes(input.data);
+    if (!data) throw codedError('E_INPUT_SIZE', 'data must be a Uint8Array or Uint8ClampedArray');
+    return { data, width: side('width', input.width), height: side('height', input.height) };
+  }
+  return domPixels(input);
 }
 
 export function makeClassifier(env) {
   const registry = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry((inner) => inner.free()) : null;
+  // A source given as a string or URL: fetched, or in Node a file path / file: URL.
+  const read = (m, signal) => (env.readSource ? env.readSource(m, signal) : fetchBytes(String(m), signal));
 
   class Classifier {
     #inner;
     #info;
+    #broken = false;
     constructor(inner) {
       this.#inner = inner;
       this.#info = { ...inner.info(), simd: simdLevel() };
       registry?.register(this, inner, this);
     }
 
-    /** Loads a model: `{ model, labels, integrity, precision, simd, kernels }`, all optional. */
-    static async load(options = {}) {
+    /** Loads a model: `{ model, labels, integrity, precision, simd, kernels, signal }`, all optional. */
+    static async load(options) {
       const t0 = now();
+      options = loadOptions(options);
+      const { signal } = options;
+      checkSignal(signal);
+      // Refused synchronously (not from inside a cached promise nobody awaits yet: that was an
+      // unhandled rejection that ended the Node process).
+      pickSimd(options.simd);
       const init = env.init(options.simd);
+      init.catch(() => {}); // awaited below; until then a failure must not count as unhandled
       let files;
       let labels = options.labels;
       // ImageNet's names, for a model of 1000 or 1001 outputs without labels of its own.
@@ -113,49 +167,62 @@ export function makeClassifier(env) {
       } else {
         const list = Array.isArray(model) ? model : [model];
         [files, imagenet] = await Promise.all([
-          Promise.all(list.map(async (m) => toBytes(m) ?? fetchBytes(String(m)))),
+          Promise.all(list.map(async (m) => toBytes(m) ?? read(m, signal))),
           labels === undefined ? env.defaultLabels().catch(() => undefined) : undefined,
         ]);
       }
-      if (typeof labels === 'string') {
-        labels = new TextDecoder().decode(await fetchBytes(labels)).split('\n').map((l) => l.trim()).filter(Boolean);
-      }
+      if (typeof labels === 'string' || labels instanceof URL) labels = linesOf(await read(labels, signal));
+      checkSignal(signal);
       const t1 = now();
       const hashing = digests(files);
       const compileMs = await init;
       const sha256 = await hashing;
+      checkSignal(signal);
       if (options.simd !== undefined && options.simd !== simdLevel()) {
         throw codedError('E_ARGUMENT', `the ${simdLevel()} build is already loaded; simd: '${options.simd}' must come with the first load`);
       }
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet);
+      const inner = trapped(() => WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet));
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
       return new Classifier(inner);
     }
 
     #live() {
+      if (this.#broken) throw codedError('E_INTERNAL', 'this Classifier stopped after an internal error; load another');
       if (!this.#inner) throw codedError('E_FREED', 'this Classifier was freed');
       return this.#inner;
     }
 
-    /** Top-k classes, most probable first: `[{ index, label, probability }]`. */
-    async classify(input, { topK = 5 } = {}) {
+    // A wasm trap leaves the instance's state undefined: this classifier is never used again.
+    #call(f) {
       const inner = this.#live();
+      try {
+        return trapped(() => f(inner));
+      } catch (e) {
+        if (e.code === 'E_INTERNAL') this.#broken = true;
+        throw e;
+      }
+    }
+
+    /** Top-k classes, most probable first: `[{ index, label, probability }]`. */
+    async classify(input, options) {
+      const k = topKOf(options);
       const bytes = toBytes(input);
-      if (bytes) return inner.classifyEncoded(bytes, topK);
+      if (bytes) return this.#call((inner) => inner.classifyEncoded(bytes, k));
+      this.#live();
       const { data, width, height } = pixelsOf(input);
-      return inner.classifyRgba(data, width, height, topK);
+      return this.#call((inner) => inner.classifyRgba(data, width, height, k));
     }
 
     /** Pre-classifier feature vector. */
     async embed(input) {
-      const inner = this.#live();
       const bytes = toBytes(input);
-      if (bytes) return inner.embedEncoded(bytes);
+      if (bytes) return this.#call((inner) => inner.embedEncoded(bytes));
+      this.#live();
       const { data, width, height } = pixelsOf(input);
-      return inner.embedRgba(data, width, height);
+      return this.#call((inner) => inner.embedRgba(data, width, height));
     }
 
     /** `{ version, widthMultiplier, resolution, numClasses, parameters, sha256, … }` */
@@ -166,18 +233,37 @@ export function makeClassifier(env) {
 
     /** `{ coldStart: {…}, inference: { count, meanMs, p50Ms, p95Ms, p99Ms }, memoryBytes }` */
     stats() {
-      const s = this.#live().stats();
+      const s = this.#call((inner) => inner.stats());
       s.memoryBytes = env.memoryBytes();
       return s;
     }
 
-    /** Releases the wasm memory this classifier holds. */
+    /** Releases the wasm memory this classifier holds (also `close()`, and `using`). */
     free() {
       if (!this.#inner) return;
       registry?.unregister(this);
-      this.#inner.free();
+      const inner = this.#inner;
       this.#inner = null;
+      if (!this.#broken) inner.free();
+    }
+
+    close() {
+      this.free();
     }
   }
+  if (typeof Symbol.dispose === 'symbol') {
+    Object.defineProperty(Classifier.prototype, Symbol.dispose, { value() { this.free(); } });
+  }
   return Classifier;
+}
+
+/** Runs a call into the wasm; a trap (RuntimeError) or a stray non-coded error is E_INTERNAL. */
+function trapped(f) {
+  try {
+    return f();
+  } catch (e) {
+    if (e?.code) throw e;
+    if (e instanceof WebAssembly.RuntimeError) throw codedError('E_INTERNAL', `the wasm trapped: ${e.message}`, e);
+    throw codedError('E_INTERNAL', String(e?.message ?? e), e);
+  }
 }

@@ -2,17 +2,18 @@
 export type ErrorCode =
   | 'E_MODEL_FORMAT' | 'E_MODEL_UNSUPPORTED' | 'E_MODEL_INCOMPLETE' | 'E_MODEL_SIZE'
   | 'E_INTEGRITY' | 'E_IMAGE_DECODE' | 'E_INPUT_SIZE' | 'E_IMAGE_TOO_LARGE' | 'E_LABELS'
-  | 'E_ARGUMENT' | 'E_IO' | 'E_INTERNAL' | 'E_FREED';
+  | 'E_ARGUMENT' | 'E_IO' | 'E_INTERNAL' | 'E_FREED' | 'E_ABORTED';
 
 export interface MobileNetError extends Error { code: ErrorCode }
 
+/** A URL (in Node also a file path or `file:` URL) or the file's bytes. */
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer;
 
 export interface LoadOptions {
   /** URL or bytes of a `.tflite` file, or `[backbone, head]` for a split model. Default: bundled MobileNetV2 1.0/224. */
   model?: ModelSource | ModelSource[];
-  /** One label per class (or per output), or the URL of a text file with one per line. */
-  labels?: string[] | string;
+  /** One label per class (or per output), or the URL (Node: path) of a text file with one per line. */
+  labels?: string[] | string | URL;
   /** `sha256-<base64>` of the model file (one per file for a split model); a mismatch throws `E_INTEGRITY`. */
   integrity?: string | string[];
   /**
@@ -32,13 +33,15 @@ export interface LoadOptions {
    * kernels (for measuring them). Default `true`.
    */
   kernels?: boolean;
+  /** Aborts the load (fetches included); it then rejects with `E_ABORTED`. */
+  signal?: AbortSignal;
 }
 
 export type SimdLevel = 'relaxed-simd' | 'simd128';
 
 export type Precision = 'int8' | 'float32';
 
-export interface ClassifyOptions { /** Default 5. */ topK?: number }
+export interface ClassifyOptions { /** A whole number from 1 (beyond the class count: every class). Default 5. */ topK?: number }
 
 export interface Prediction { index: number; label: string; probability: number }
 
@@ -92,6 +95,11 @@ export declare class Classifier {
   embed(input: ImageInput): Promise<Float32Array>;
   readonly info: ModelInfo;
   stats(): Stats;
+  /** Releases the wasm memory this classifier holds; later calls throw `E_FREED`. */
   free(): void;
+  /** The same as `free()`. */
+  close(): void;
+  /** `using clf = await Classifier.load()` frees it at the end of the scope. */
+  [Symbol.dispose](): void;
 }
 export default Classifier;

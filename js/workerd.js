@@ -10,8 +10,15 @@ export const Classifier = makeClassifier({
   init(simd) {
     if (simd !== undefined && simd !== 'relaxed-simd') return Promise.reject(codedError('E_ARGUMENT', 'Workers load the relaxed-SIMD build'));
     const t = Date.now();
-    wasm ??= initSync({ module: wasmModule });
+    try {
+      wasm ??= initSync({ module: wasmModule });
+    } catch (e) {
+      return Promise.reject(codedError('E_INTERNAL', `the wasm did not instantiate: ${e.message}`, e));
+    }
     return Promise.resolve(Date.now() - t);
+  },
+  async readSource() {
+    throw codedError('E_ARGUMENT', 'in Workers, import the model as a data module and pass its bytes as { model }');
   },
   async defaultModel() {
     throw codedError('E_ARGUMENT', 'in Workers, import a model as a data module and pass it as { model }');

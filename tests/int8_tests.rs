@@ -96,32 +96,50 @@ fn float32_is_still_there_on_request() {
 }
 
 #[test]
-fn weights_whose_zero_point_leaves_their_type_have_no_int8_form() {
-    // The first convolution's weight zero point, patched in the file's bytes to 40000: its
-    // weights less the zero point no longer fit the 16-bit form, so int8 is refused (and the
-    // default falls back to float32) rather than built from wrapped values.
-    let mut bytes = entry("mobilenet_v1_0.25_128_quant")
+fn weights_without_real_values_are_refused_in_every_precision() {
+    // The first convolution's weight quantization patched in the file's bytes: a zero point
+    // outside uint8 (40000), a scale of 0, a negative scale, NaN. Each once only dropped the int8
+    // form, and the default then built a float model from the same values (a scale of 0 gave
+    // the same top-5 for every image). Each is now a broken file, whatever the precision.
+    let original = entry("mobilenet_v1_0.25_128_quant")
         .read()
         .unwrap()
         .remove(0);
-    let at = {
-        let model = tflite::schema::root_as_model(&bytes).unwrap();
+    let (zero_at, scale_at) = {
+        let model = tflite::schema::root_as_model(&original).unwrap();
         let graph = model.subgraphs().unwrap().get(0);
         let weight = graph.operators().unwrap().get(0).inputs().unwrap().get(1) as usize;
         let q = graph.tensors().unwrap().get(weight).quantization().unwrap();
-        let zero_points = q.zero_point().unwrap();
-        assert_eq!(zero_points.len(), 1);
-        zero_points.bytes().as_ptr() as usize - bytes.as_ptr() as usize
+        let (zero_points, scales) = (q.zero_point().unwrap(), q.scale().unwrap());
+        assert_eq!((zero_points.len(), scales.len()), (1, 1));
+        let base = original.as_ptr() as usize;
+        (
+            zero_points.bytes().as_ptr() as usize - base,
+            scales.bytes().as_ptr() as usize - base,
+        )
     };
-    bytes[at..at + 8].copy_from_slice(&40000i64.to_le_bytes());
     let device = mobilenet_wasm::Device::flex();
     let options = |precision| LoadOptions {
         precision,
         ..LoadOptions::default()
     };
-    let err = Classifier::from_tflite_with(&[&bytes], options(Some(Precision::Int8)), &device)
-        .unwrap_err();
-    assert_eq!(err.code(), "E_MODEL_UNSUPPORTED");
-    let clf = Classifier::from_tflite_with(&[&bytes], options(None), &device).unwrap();
-    assert_eq!(clf.precision(), Precision::Float32);
+    let patches: [(usize, Vec<u8>); 4] = [
+        (zero_at, 40000i64.to_le_bytes().to_vec()),
+        (scale_at, 0f32.to_le_bytes().to_vec()),
+        (scale_at, (-0.02f32).to_le_bytes().to_vec()),
+        (scale_at, f32::NAN.to_le_bytes().to_vec()),
+    ];
+    for (at, value) in patches {
+        let mut bytes = original.clone();
+        bytes[at..at + value.len()].copy_from_slice(&value);
+        for precision in [None, Some(Precision::Int8), Some(Precision::Float32)] {
+            let err = Classifier::from_tflite_with(&[&bytes], options(precision), &device)
+                .err()
+                .unwrap_or_else(|| panic!("{value:?} at {at} loaded as {precision:?}"));
+            assert_eq!(err.code(), "E_MODEL_FORMAT", "{value:?} at {at}, {precision:?}: {err}");
+        }
+    }
+    // The unpatched file still loads after the refusals.
+    let clf = Classifier::from_tflite_with(&[&original], options(None), &device).unwrap();
+    assert_eq!(clf.precision(), Precision::Int8);
 }

@@ -146,17 +146,6 @@ pub(crate) enum InputQuant {
     },
 }
 
-impl InputQuant {
-    /// The quantization the input quanta are on.
-    pub(crate) fn quant(&self) -> QParams {
-        match *self {
-            InputQuant::Raw(q)
-            | InputQuant::Caller { quant: q, .. }
-            | InputQuant::Graph { quant: q, .. } => q,
-        }
-    }
-}
-
 /// A SOFTMAX from 8-bit logits to 8-bit probabilities, as TFLite's own kernel computes it on
 /// x86 (the delegate leaves it to TFLite): `e^(β·s·(q − max))` from a table of 256 f32 values,
 /// summed in order, each scaled by `1 / (sum · so)` and rounded (half away from zero for int8,

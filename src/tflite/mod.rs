@@ -115,6 +115,9 @@ pub(crate) fn load_with(
         .iter()
         .map(|f| TfliteFile::parse(f))
         .collect::<Result<Vec<_>>>()?;
+    for file in &parsed {
+        file.check_constants()?;
+    }
     let graphs = parsed
         .iter()
         .map(graph::graph)

@@ -1,11 +1,21 @@
 //! The values of a file's constant tensors: dequantized floats, integers with their zero points
 //! removed, scalars, and the quantization of activation tensors.
 
-use super::reader::{DType, TfliteFile};
+use super::reader::{DType, Quantization, TensorInfo, TfliteFile};
 use crate::error::{Error, Result};
 use crate::spec::QParams;
 
 impl TfliteFile<'_> {
+    /// Refuses a file whose constant quantized tensors (weights, biases) have no real values:
+    /// checked once at load, before either precision reads them.
+    pub(crate) fn check_constants(&self) -> Result<()> {
+        self.tensors
+            .iter()
+            .filter(|t| t.data.is_some() && matches!(t.dtype, DType::U8 | DType::I8 | DType::I32))
+            .filter_map(|t| t.quantization.as_ref().map(|q| (t, q)))
+            .try_for_each(|(t, q)| check_quantization(t, q))
+    }
+
     /// Dequantized values of a constant tensor: float32 as stored, float16 widened, uint8/int8 as
     /// `scale * (q - zero_point)` per tensor or per channel, int32 biases as `scale * q`.
     pub(crate) fn dequantize(&self, index: usize) -> Result<Vec<f32>> {
@@ -32,6 +42,7 @@ impl TfliteFile<'_> {
                 t.name
             ))
         })?;
+        check_quantization(t, q)?;
         let channels = q.scale.len();
         // One scale and zero point: a plain loop (this runs once per load, in the engine's
         // baseline code).
@@ -98,18 +109,24 @@ impl TfliteFile<'_> {
         Ok(values)
     }
 
-    /// Integer values of a constant quantized tensor, zero point removed: uint8 / int8 as
-    /// `q - zero_point` (per tensor or per channel), int32 (biases) as stored. With its scales,
-    /// one per tensor or per channel of [`Quantization::axis`].
-    pub(crate) fn integers(&self, index: usize) -> Result<(Vec<i32>, Vec<f32>)> {
+    /// A constant quantized tensor: its record, its bytes and its quantization.
+    fn quantized_data(&self, index: usize) -> Result<(&TensorInfo, &[u8], &Quantization)> {
         let t = &self.tensors[index];
         let (start, len) = t
             .data
             .ok_or_else(|| Error::ModelFormat(format!("tensor {:?} has no data", t.name)))?;
-        let raw = &self.bytes[start..start + len];
         let q = t.quantization.as_ref().ok_or_else(|| {
             Error::ModelUnsupported(format!("tensor {:?} is not quantized", t.name))
         })?;
+        check_quantization(t, q)?;
+        Ok((t, &self.bytes[start..start + len], q))
+    }
+
+    /// Integer values of a constant quantized tensor, zero point removed: uint8 / int8 as
+    /// `q - zero_point` (per tensor or per channel), int32 (biases) as stored. With its scales,
+    /// one per tensor or per channel of [`Quantization::axis`].
+    pub(crate) fn integers(&self, index: usize) -> Result<(Vec<i32>, Vec<f32>)> {
+        let (t, raw, q) = self.quantized_data(index)?;
         let channels = q.scale.len();
         if q.zero_point.len() != channels {
             return Err(Error::ModelFormat(format!(
@@ -191,14 +208,7 @@ impl TfliteFile<'_> {
         depthwise: bool,
         cout: usize,
     ) -> Result<Vec<i16>> {
-        let t = &self.tensors[index];
-        let (start, len) = t
-            .data
-            .ok_or_else(|| Error::ModelFormat(format!("tensor {:?} has no data", t.name)))?;
-        let raw = &self.bytes[start..start + len];
-        let q = t.quantization.as_ref().ok_or_else(|| {
-            Error::ModelUnsupported(format!("tensor {:?} is not quantized", t.name))
-        })?;
+        let (t, raw, q) = self.quantized_data(index)?;
         let signed = match t.dtype {
             DType::U8 => false,
             DType::I8 => true,
@@ -306,4 +316,28 @@ impl TfliteFile<'_> {
             .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect())
     }
+}
+
+/// A constant tensor's quantization must describe real values: positive finite scales and zero
+/// points its type can hold. Anything else is a broken file, refused whatever the precision (a
+/// scale of 0 once gave a float model that answered the same for every image).
+fn check_quantization(t: &TensorInfo, q: &Quantization) -> Result<()> {
+    if let Some(s) = q.scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        return Err(Error::ModelFormat(format!(
+            "tensor {:?} has scale {s}: scales must be positive numbers",
+            t.name
+        )));
+    }
+    let storable = match t.dtype {
+        DType::U8 => 0..=255,
+        DType::I8 => -128..=127,
+        _ => i64::from(i32::MIN)..=i64::from(i32::MAX),
+    };
+    if let Some(z) = q.zero_point.iter().find(|z| !storable.contains(z)) {
+        return Err(Error::ModelFormat(format!(
+            "tensor {:?} has zero point {z}, outside its type {:?}",
+            t.name, t.dtype
+        )));
+    }
+    Ok(())
 }

@@ -101,6 +101,49 @@ test('errors carry stable codes', async () => {
   await assert.rejects(Classifier.load({ model: truncated }), { code: 'E_MODEL_FORMAT' });
 });
 
+test('bad options and inputs are coded errors before the wasm, and the next good call works', async () => {
+  const file = path.join(modelsDir, MODELS.v1);
+  const code = async (p) => { try { await p; return 'resolved'; } catch (e) { return e.code ?? `uncoded ${e}`; } };
+  // A refused build choice once rejected from an unawaited promise (ending the process) and was
+  // cached, so that every later load failed.
+  for (const simd of ['bogus', null, ...(process.versions.node.startsWith('20.') ? ['relaxed-simd'] : [])]) {
+    assert.equal(await code(Classifier.load({ model: file, simd })), 'E_ARGUMENT', `simd ${simd}`);
+  }
+  assert.equal(await code(Classifier.load(null)), 'E_ARGUMENT');
+  assert.equal(await code(Classifier.load({ modle: file })), 'E_ARGUMENT');
+  assert.equal(await code(Classifier.load({ model: file, precision: 'int4' })), 'E_ARGUMENT');
+  assert.equal(await code(Classifier.load({ model: file, kernels: 'no' })), 'E_ARGUMENT');
+  assert.equal(await code(Classifier.load({ model: 42 })), 'E_ARGUMENT');
+  const aborted = new AbortController();
+  aborted.abort();
+  assert.equal(await code(Classifier.load({ model: file, signal: aborted.signal })), 'E_ABORTED');
+  assert.equal(await code(Classifier.load({ model: path.join(modelsDir, 'no-such.tflite') })), 'E_IO');
+  // A file path (and a file: URL) in Node.
+  const clf = await Classifier.load({ model: file });
+  assert.equal(clf.info.version, 'MobileNetV1');
+  (await Classifier.load({ model: new URL(`file://${file}`) })).free();
+  const image = await readFile(first50[0]);
+  const want = (await clf.classify(image, { topK: 3 })).map((p) => p.index);
+  for (const topK of [-1, 2.5, '3', 0, NaN, null]) {
+    assert.equal(await code(clf.classify(image, { topK })), 'E_ARGUMENT', `topK ${topK}`);
+  }
+  assert.equal(await code(clf.classify(image, null)), 'E_ARGUMENT');
+  for (const input of [null, undefined, 7, 'photo.jpg', { naturalWidth: 8, naturalHeight: 8 }]) {
+    assert.equal(await code(clf.classify(input)), 'E_ARGUMENT', `input ${input}`);
+  }
+  // Sides the wasm would wrap (2**32 + 2 was taken as 2).
+  for (const [width, height] of [[2 ** 32 + 2, 2], [-4, 4], [2.5, 4], [4, 70000]]) {
+    assert.equal(await code(clf.classify({ data: new Uint8Array(64), width, height })), 'E_INPUT_SIZE', `${width}×${height}`);
+  }
+  assert.deepEqual((await clf.classify(image, { topK: 3 })).map((p) => p.index), want);
+  assert.equal((await clf.classify(image, { topK: 5000 })).length, clf.info.numClasses);
+  clf.close();
+  assert.equal(await code(clf.classify(image)), 'E_FREED');
+  const disposable = await Classifier.load({ model: file });
+  disposable[Symbol.dispose]();
+  assert.throws(() => disposable.stats(), { code: 'E_FREED' });
+});
+
 test('a model URL that 404s is E_IO', async () => {
   const server = createServer((req, res) => { res.statusCode = 404; res.end(); });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));

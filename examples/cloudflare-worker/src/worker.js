@@ -6,6 +6,8 @@ import labelsText from '../models/labels.txt';
 import { MODELS, DEFAULT_MODEL } from '../models/index.js';
 
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+// HTTP status of each error code a request can cause (the rest of the coded errors: 400).
+const STATUS = { E_BODY_SIZE: 413, E_IMAGE_TOO_LARGE: 413, E_CONTENT_TYPE: 415, E_INTEGRITY: 503, E_CONFIG: 500, E_INTERNAL: 500 };
 const TYPES = new Set(['image/jpeg', 'image/png']);
 const labels = labelsText.split('\n').map((l) => l.trim()).filter(Boolean);
 const classifiers = new Map(); // model name → Promise<Classifier>, for the isolate's lifetime
@@ -13,7 +15,49 @@ let served = 0;
 
 const json = (status, body, headers = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
-const fail = (status, code, message) => json(status, { error: { code, message } });
+const fail = (status, code, message, headers) => json(status, { error: { code, message } }, headers);
+const methodNotAllowed = (allow) => fail(405, 'E_METHOD', `use ${allow}`, { Allow: allow });
+
+// The body size limit from the environment, refused when it is not a whole number of bytes
+// ("10MB" became NaN, and every size check then passed).
+function maxBodyOf(env) {
+  const raw = env?.MAX_BODY_BYTES;
+  if (raw === undefined) return DEFAULT_MAX_BODY;
+  const n = Number(raw);
+  if (!/^\s*\d+\s*$/.test(String(raw)) || !Number.isSafeInteger(n) || n < 1) {
+    throw Object.assign(new Error(`MAX_BODY_BYTES must be a whole number of bytes, not ${JSON.stringify(raw)}`), { code: 'E_CONFIG' });
+  }
+  return n;
+}
+
+// The body, counted as it streams: a chunked upload without Content-Length is cut off at the
+// limit instead of being buffered whole first.
+async function readBody(request, maxBody) {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > maxBody) {
+      await reader.cancel().catch(() => {});
+      throw Object.assign(new Error(`body exceeds ${maxBody} bytes`), { code: 'E_BODY_SIZE' });
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
+  return body;
+}
+
+// Deployed Workers stop the clock during CPU work: a duration that reads 0 is unknown, not 0 ms.
+const measured = (ms) => (ms > 0 ? ms : null);
 
 // Base64 of a hex digest, for `integrity: 'sha256-…'`.
 const base64 = (hex) => btoa(String.fromCharCode(...hex.match(/../g).map((h) => parseInt(h, 16))));
@@ -36,26 +80,27 @@ function classifier(name) {
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    const maxBody = Number(env?.MAX_BODY_BYTES ?? DEFAULT_MAX_BODY);
+    let name;
     try {
+      const maxBody = maxBodyOf(env);
       if (url.pathname === '/health') {
-        if (request.method !== 'GET') return fail(405, 'E_METHOD', 'use GET');
+        if (request.method !== 'GET') return methodNotAllowed('GET');
         const warm = classifiers.has(DEFAULT_MODEL);
         const clf = await classifier(DEFAULT_MODEL);
         return json(200, { ok: true, warm, served, memoryBytes: clf.stats().memoryBytes, model: { name: DEFAULT_MODEL, ...clf.info }, models: Object.keys(MODELS), manifest: Object.values(MODELS).map((m) => m.manifest) });
       }
       if (url.pathname !== '/classify') return fail(404, 'E_NOT_FOUND', 'try POST /classify or GET /health');
-      if (request.method !== 'POST') return fail(405, 'E_METHOD', 'use POST with a JPEG or PNG body');
+      if (request.method !== 'POST') return methodNotAllowed('POST');
       const type = (request.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase();
       if (!TYPES.has(type)) return fail(415, 'E_CONTENT_TYPE', `Content-Type must be image/jpeg or image/png, not ${type || 'missing'}`);
       const declared = Number(request.headers.get('Content-Length') ?? 0);
       if (declared > maxBody) return fail(413, 'E_BODY_SIZE', `body of ${declared} bytes exceeds ${maxBody}`);
-      const name = url.searchParams.get('model') ?? DEFAULT_MODEL;
-      if (!(name in MODELS)) return fail(400, 'E_ARGUMENT', `unknown model ${name}; bundled: ${Object.keys(MODELS).join(', ')}`);
+      name = url.searchParams.get('model') ?? DEFAULT_MODEL;
+      // Own properties only: `toString`, `__proto__` or `constructor` are not models.
+      if (!Object.hasOwn(MODELS, name)) return fail(400, 'E_ARGUMENT', `unknown model ${name}; bundled: ${Object.keys(MODELS).join(', ')}`);
       const topK = Number(url.searchParams.get('top') ?? 5);
       if (!Number.isInteger(topK) || topK < 1 || topK > 1000) return fail(400, 'E_ARGUMENT', 'top must be an integer from 1 to 1000');
-      const body = new Uint8Array(await request.arrayBuffer());
-      if (body.length > maxBody) return fail(413, 'E_BODY_SIZE', `body of ${body.length} bytes exceeds ${maxBody}`);
+      const body = await readBody(request, maxBody);
       if (body.length === 0) return fail(400, 'E_IMAGE_DECODE', 'empty body');
 
       const coldStart = !classifiers.has(name);
@@ -64,18 +109,26 @@ export default {
       const predictions = await clf.classify(body, { topK });
       const totalMs = performance.now() - t0;
       const inferenceMs = clf.stats().inference.lastMs;
-      const decodeMs = Math.max(0, totalMs - inferenceMs);
+      const inference = measured(inferenceMs);
+      const decode = inference === null ? null : measured(totalMs - inferenceMs);
       served += 1;
+      const timing = [decode !== null && `decode;dur=${decode.toFixed(2)}`, inference !== null && `inference;dur=${inference.toFixed(2)}`].filter(Boolean);
       return json(200, {
         predictions,
         model: { name, sha256: clf.info.sha256 },
-        timings: { decodeMs, inferenceMs, coldStart },
-      }, { 'Server-Timing': `decode;dur=${decodeMs.toFixed(2)}, inference;dur=${inferenceMs.toFixed(2)}` });
+        // null: the isolate's clock did not move (deployed Workers); measure from outside.
+        timings: { decodeMs: decode, inferenceMs: inference, coldStart },
+      }, timing.length ? { 'Server-Timing': timing.join(', ') } : {});
     } catch (e) {
-      // A bundled model that fails its check is the deployment's fault, not the request's.
-      if (e?.code === 'E_INTEGRITY') return fail(503, e.code, e.message);
-      if (e?.code && e.code !== 'E_INTERNAL') return fail(400, e.code, e.message);
-      return fail(500, 'E_INTERNAL', String(e?.message ?? e));
+      const code = e?.code ?? 'E_INTERNAL';
+      const status = STATUS[code] ?? 400;
+      if (status >= 500) {
+        console.error(`${request.method} ${url.pathname}${url.search}: ${code}: ${e?.stack ?? e}`);
+        // A classifier whose wasm trapped is never reused: the next request builds it again.
+        if (code === 'E_INTERNAL' && name !== undefined) classifiers.delete(name);
+      }
+      // A bundled model that fails its check is the deployment's fault (503), not the request's.
+      return fail(status, code, String(e?.message ?? e));
     }
   },
 };

@@ -114,7 +114,7 @@ test('1,000 requests at concurrency 50, valid and malformed mixed: valid ones ri
   const malformed = [
     () => [classify(noise), 400, 'E_IMAGE_DECODE'],
     () => [classify(jpeg.subarray(0, jpeg.length >> 1)), 400, 'E_IMAGE_DECODE'],
-    () => [classify(bomb, 'image/png'), 400, 'E_IMAGE_TOO_LARGE'],
+    () => [classify(bomb, 'image/png'), 413, 'E_IMAGE_TOO_LARGE'],
     () => [classify(new Uint8Array(0)), 400, 'E_IMAGE_DECODE'],
     () => [classify(jpeg, 'application/json'), 415, 'E_CONTENT_TYPE'],
     () => [classify(jpeg, 'image/jpeg', '?top=-1'), 400, 'E_ARGUMENT'],
@@ -203,10 +203,59 @@ test('bad requests get 4xx with a code, never 5xx', async () => {
     [await classify(jpeg, 'image/jpeg', '?model=nope'), 400, 'E_ARGUMENT'],
     [await request('GET', '/classify'), 405, 'E_METHOD'],
     [await request('PUT', '/classify', jpeg, 'image/jpeg'), 405, 'E_METHOD'],
+    // Inherited names are not models (`toString` was looked up on the prototype: a 500).
+    [await classify(jpeg, 'image/jpeg', '?model=toString'), 400, 'E_ARGUMENT'],
+    [await classify(jpeg, 'image/jpeg', '?model=__proto__'), 400, 'E_ARGUMENT'],
+    [await classify(jpeg, 'image/jpeg', '?model=constructor'), 400, 'E_ARGUMENT'],
+    [await chunked(new Uint8Array(11 * 1024 * 1024)), 413, 'E_BODY_SIZE'],
   ];
   for (const [res, status, code] of cases) {
     assert.equal(res.status, status, code);
     assert.equal((await res.json()).error.code, code);
   }
+  assert.equal((await request('GET', '/classify')).headers.get('allow'), 'POST');
+  assert.equal((await request('POST', '/health')).headers.get('allow'), 'GET');
+  // A chunked upload under the limit is read whole and classified.
+  assert.equal((await chunked(jpeg)).status, 200);
   assert.equal((await request('GET', '/health')).status, 200);
+});
+
+// A body sent in chunks without Content-Length (the Worker must count it as it streams).
+function chunked(body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}/classify`, { method: 'POST', agent: false, headers: { 'Content-Type': 'image/jpeg', 'Transfer-Encoding': 'chunked' } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        req.destroy();
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode, json: async () => JSON.parse(text) });
+      });
+    });
+    req.on('error', (e) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? null : reject(e)));
+    for (let at = 0; at < body.length; at += 1 << 16) {
+      if (!req.write(body.subarray(at, at + (1 << 16)))) break;
+    }
+    req.end();
+  });
+}
+
+test('a bad MAX_BODY_BYTES is refused with E_CONFIG, not silently unlimited', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'worker-config-'));
+  const badPort = port + 2;
+  execFileSync(process.execPath, [path.join(here, 'build.mjs')], { env: { ...process.env, PORT: String(badPort), MOBILENET_WORKER_OUT: out, MOBILENET_WORKER_MODELS: 'mobilenet_v1_0.25_128_quant', MAX_BODY_BYTES: '10MB' }, stdio: 'ignore' });
+  const bad = spawn(path.join(root, 'node_modules/.bin/workerd'), ['serve', path.join(out, 'config.capnp')], { stdio: 'ignore' });
+  try {
+    let res;
+    for (let i = 0; i < 100 && !res; i++) {
+      res = await fetch(`http://127.0.0.1:${badPort}/health`).catch(() => null);
+      if (!res) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(res.status, 500);
+    const body = await res.json();
+    assert.equal(body.error.code, 'E_CONFIG');
+    assert.match(body.error.message, /MAX_BODY_BYTES/);
+  } finally {
+    bad.kill();
+  }
 });

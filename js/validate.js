@@ -1,0 +1,78 @@
+// Every option and dimension checked in JS before it reaches the wasm, where a negative or
+// fractional number would be wrapped into an unsigned integer (`topK: -1` became "all classes",
+// `width: 2**32 + 2` became 2). Each refusal is an Error with a stable `code`.
+
+export function codedError(code, message, cause) {
+  const e = new Error(message, cause === undefined ? undefined : { cause });
+  e.code = code;
+  return e;
+}
+
+const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'kernels', 'signal']);
+const PRECISIONS = ['int8', 'float32'];
+export const SIMD_LEVELS = ['relaxed-simd', 'simd128'];
+/** Largest image side the package takes (the decoders' limit too). */
+export const MAX_SIDE = 65535;
+
+const isBytes = (x) => x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+const isSource = (x) => typeof x === 'string' || x instanceof URL || isBytes(x);
+const show = (x) => (typeof x === 'string' ? JSON.stringify(x) : x === null ? 'null' : typeof x === 'object' ? (x.constructor?.name ?? 'object') : String(x));
+
+/** Checks `Classifier.load`'s options; returns them (`{}` for undefined). */
+export function loadOptions(options) {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw codedError('E_ARGUMENT', `load options must be an object, not ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!LOAD_OPTIONS.has(key)) throw codedError('E_ARGUMENT', `unknown load option ${JSON.stringify(key)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
+  }
+  const { model, labels, integrity, precision, simd, kernels, signal } = options;
+  if (model !== undefined) {
+    const list = Array.isArray(model) ? model : [model];
+    if (list.length < 1 || list.length > 2 || !list.every(isSource)) {
+      throw codedError('E_ARGUMENT', 'model must be a URL, a path (Node), bytes, or [backbone, head] of those');
+    }
+  }
+  if (labels !== undefined && !(typeof labels === 'string' || labels instanceof URL
+    || (Array.isArray(labels) && labels.every((l) => typeof l === 'string')))) {
+    throw codedError('E_ARGUMENT', 'labels must be an array of strings or the URL of a text file');
+  }
+  if (integrity !== undefined && !(typeof integrity === 'string'
+    || (Array.isArray(integrity) && integrity.every((s) => typeof s === 'string')))) {
+    throw codedError('E_ARGUMENT', 'integrity must be a "sha256-<base64>" string or one per model file');
+  }
+  if (precision !== undefined && !PRECISIONS.includes(precision)) {
+    throw codedError('E_ARGUMENT', `precision must be 'int8' or 'float32', not ${show(precision)}`);
+  }
+  if (simd !== undefined && !SIMD_LEVELS.includes(simd)) {
+    throw codedError('E_ARGUMENT', `simd must be 'relaxed-simd' or 'simd128', not ${show(simd)}`);
+  }
+  if (kernels !== undefined && typeof kernels !== 'boolean') {
+    throw codedError('E_ARGUMENT', `kernels must be true or false, not ${show(kernels)}`);
+  }
+  if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+    throw codedError('E_ARGUMENT', 'signal must be an AbortSignal');
+  }
+  return options;
+}
+
+/** Throws E_ABORTED when `signal` has fired. */
+export function checkSignal(signal) {
+  if (signal?.aborted) throw codedError('E_ABORTED', 'the load was aborted', signal.reason);
+}
+
+/** `classify`'s `topK`: a whole number from 1 (more than the model's classes gives them all). */
+export function topK(options) {
+  if (options === undefined) return 5;
+  if (options === null || typeof options !== 'object') throw codedError('E_ARGUMENT', `classify options must be an object, not ${show(options)}`);
+  const k = options.topK === undefined ? 5 : options.topK;
+  if (!Number.isInteger(k) || k < 1 || k > 2 ** 31 - 1) throw codedError('E_ARGUMENT', `topK must be a whole number from 1, not ${show(k)}`);
+  return k;
+}
+
+/** An image side given by the caller: a whole number from 1 to MAX_SIDE. */
+export function side(name, v) {
+  if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) throw codedError('E_INPUT_SIZE', `${name} must be a whole number from 1 to ${MAX_SIDE}, not ${show(v)}`);
+  return v;
+}
