@@ -232,10 +232,11 @@ function chunked(body) {
         resolve({ status: res.statusCode, json: async () => JSON.parse(text) });
       });
     });
-    req.on('error', (e) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? null : reject(e)));
-    for (let at = 0; at < body.length; at += 1 << 16) {
-      if (!req.write(body.subarray(at, at + (1 << 16)))) break;
-    }
+    // A refused upload may be cut off after its answer: only an error before it fails.
+    let answered = false;
+    req.on('response', () => { answered = true; });
+    req.on('error', (e) => { if (!answered) reject(e); });
+    for (let at = 0; at < body.length; at += 1 << 16) req.write(body.subarray(at, at + (1 << 16)));
     req.end();
   });
 }
