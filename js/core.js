@@ -2,7 +2,7 @@
 // Entry points (browser.js, node.js, workerd.js) differ only in how they instantiate the wasm
 // and read the bundled model.
 import { WasmClassifier, simdLevel } from './mobilenet_wasm.js';
-import { checkSignal, codedError, loadOptions, side, topK as topKOf } from './validate.js';
+import { DEFAULT_MAX_PIXELS, checkSignal, codedError, loadOptions, side, topK as topKOf, withinBudget } from './validate.js';
 
 export { codedError };
 
@@ -83,7 +83,7 @@ export async function fetchBytes(url, signal) {
 const linesOf = (bytes) => new TextDecoder().decode(bytes).split('\n').map((l) => l.trim()).filter(Boolean);
 
 /** The pixels of a DOM image source; coded errors for what cannot be read. */
-function domPixels(input) {
+function domPixels(input, maxPixels) {
   if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && (!input.complete || input.naturalWidth === 0)) {
     // An unloaded image with width/height attributes would be drawn blank and classified.
     throw codedError('E_IMAGE_DECODE', 'the image has not loaded (or is broken): await img.decode() first');
@@ -96,6 +96,7 @@ function domPixels(input) {
   if (!width || !height) throw codedError('E_INPUT_SIZE', `image source is ${width}x${height}`);
   side('width', width);
   side('height', height);
+  withinBudget(width, height, maxPixels); // before a canvas of that size exists
   const offscreen = typeof OffscreenCanvas !== 'undefined';
   if (!offscreen && typeof document === 'undefined') {
     throw codedError('E_ARGUMENT', 'DOM image sources need a browser; here pass encoded bytes or { data, width, height }');
@@ -115,19 +116,22 @@ function domPixels(input) {
 }
 
 /** Reads RGBA pixels from any supported image source. */
-function pixelsOf(input) {
+function pixelsOf(input, maxPixels) {
   if (input === null || typeof input !== 'object') {
     throw codedError('E_ARGUMENT', `classify takes an image, bytes or { data, width, height }, not ${input === null ? 'null' : typeof input}`);
   }
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) {
+    withinBudget(input.width, input.height, maxPixels);
     return { data: new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength), width: input.width, height: input.height };
   }
   if (input.data !== undefined && 'width' in input && 'height' in input) {
     const data = toBytes(input.data);
     if (!data) throw codedError('E_INPUT_SIZE', 'data must be a Uint8Array or Uint8ClampedArray');
-    return { data, width: side('width', input.width), height: side('height', input.height) };
+    const [width, height] = [side('width', input.width), side('height', input.height)];
+    withinBudget(width, height, maxPixels);
+    return { data, width, height };
   }
-  return domPixels(input);
+  return domPixels(input, maxPixels);
 }
 
 export function makeClassifier(env) {
@@ -139,13 +143,15 @@ export function makeClassifier(env) {
     #inner;
     #info;
     #broken = false;
-    constructor(inner) {
+    #maxPixels;
+    constructor(inner, maxPixels) {
       this.#inner = inner;
+      this.#maxPixels = maxPixels;
       this.#info = { ...inner.info(), simd: simdLevel() };
       registry?.register(this, inner, this);
     }
 
-    /** Loads a model: `{ model, labels, integrity, precision, simd, kernels, signal }`, all optional. */
+    /** Loads a model: `{ model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode }`, all optional. */
     static async load(options) {
       const t0 = now();
       options = loadOptions(options);
@@ -184,9 +190,9 @@ export function makeClassifier(env) {
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = trapped(() => WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet));
+      const inner = trapped(() => WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet, options.maxPixels ?? 0, options.decode === 'reduced'));
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
-      return new Classifier(inner);
+      return new Classifier(inner, options.maxPixels ?? DEFAULT_MAX_PIXELS);
     }
 
     #live() {
@@ -212,7 +218,7 @@ export function makeClassifier(env) {
       const bytes = toBytes(input);
       if (bytes) return this.#call((inner) => inner.classifyEncoded(bytes, k));
       this.#live();
-      const { data, width, height } = pixelsOf(input);
+      const { data, width, height } = pixelsOf(input, this.#maxPixels);
       return this.#call((inner) => inner.classifyRgba(data, width, height, k));
     }
 
@@ -221,7 +227,7 @@ export function makeClassifier(env) {
       const bytes = toBytes(input);
       if (bytes) return this.#call((inner) => inner.embedEncoded(bytes));
       this.#live();
-      const { data, width, height } = pixelsOf(input);
+      const { data, width, height } = pixelsOf(input, this.#maxPixels);
       return this.#call((inner) => inner.embedRgba(data, width, height));
     }
 

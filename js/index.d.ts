@@ -35,6 +35,18 @@ export interface LoadOptions {
   kernels?: boolean;
   /** Aborts the load (fetches included); it then rejects with `E_ABORTED`. */
   signal?: AbortSignal;
+  /**
+   * Most pixels an input may have once decoded (default and ceiling 89,478,485: 512 MiB at 6
+   * bytes a pixel); larger is `E_IMAGE_TOO_LARGE`, decided from the header (or the given size)
+   * before pixel memory is allocated. The Worker example sets it to fit 128 MB.
+   */
+  maxPixels?: number;
+  /**
+   * 'exact' (default): every JPEG decoded at full size, the reference pipeline's pixels.
+   * 'reduced': a JPEG at least twice the size the crop needs is decoded at 1/2, 1/4 or 1/8 of
+   * its size (libjpeg's DCT scaling, PIL's draft mode): a 12 MP photo takes 1/64 of the memory.
+   */
+  decode?: 'exact' | 'reduced';
 }
 
 export type SimdLevel = 'relaxed-simd' | 'simd128';

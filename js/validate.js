@@ -8,7 +8,9 @@ export function codedError(code, message, cause) {
   return e;
 }
 
-const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'kernels', 'signal']);
+const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'kernels', 'signal', 'maxPixels', 'decode']);
+/** Default decoded-pixel budget (the wasm's own ceiling: 512 MiB at 6 bytes a pixel). */
+export const DEFAULT_MAX_PIXELS = Math.floor(512 * 1024 * 1024 / 6);
 const PRECISIONS = ['int8', 'float32'];
 export const SIMD_LEVELS = ['relaxed-simd', 'simd128'];
 /** Largest image side the package takes (the decoders' limit too). */
@@ -27,7 +29,13 @@ export function loadOptions(options) {
   for (const key of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(key)) throw codedError('E_ARGUMENT', `unknown load option ${JSON.stringify(key)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
   }
-  const { model, labels, integrity, precision, simd, kernels, signal } = options;
+  const { model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode } = options;
+  if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels >= 1 && maxPixels <= DEFAULT_MAX_PIXELS)) {
+    throw codedError('E_ARGUMENT', `maxPixels must be a whole number from 1 to ${DEFAULT_MAX_PIXELS}, not ${show(maxPixels)}`);
+  }
+  if (decode !== undefined && decode !== 'exact' && decode !== 'reduced') {
+    throw codedError('E_ARGUMENT', `decode must be 'exact' or 'reduced', not ${show(decode)}`);
+  }
   if (model !== undefined) {
     const list = Array.isArray(model) ? model : [model];
     if (list.length < 1 || list.length > 2 || !list.every(isSource)) {
@@ -75,4 +83,11 @@ export function topK(options) {
 export function side(name, v) {
   if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) throw codedError('E_INPUT_SIZE', `${name} must be a whole number from 1 to ${MAX_SIDE}, not ${show(v)}`);
   return v;
+}
+
+/** Refuses `width × height` beyond the budget before the pixels are copied into the wasm. */
+export function withinBudget(width, height, maxPixels) {
+  if (width * height > maxPixels) {
+    throw codedError('E_IMAGE_TOO_LARGE', `a ${width}×${height} image is over the budget of ${maxPixels} pixels (maxPixels)`);
+  }
 }

@@ -78,7 +78,16 @@ pub struct LoadOptions {
     pub sha256: Option<Vec<String>>,
     /// What the convolutions run on: the kernels (default) or burn's own ops.
     pub ops: Ops,
+    /// Most pixels an image may have once decoded (default [`DEFAULT_MAX_PIXELS`]); larger is
+    /// `E_IMAGE_TOO_LARGE`, decided from the header before any pixel memory is allocated.
+    pub max_pixels: Option<u64>,
+    /// Encoded JPEGs at least twice the size the crop needs are decoded at 1/2, 1/4 or 1/8 of
+    /// their size ([`decode::decode_reduced`]); off by default (the reference pipeline's pixels).
+    pub reduced_decode: bool,
 }
+
+/// Default of [`LoadOptions::max_pixels`]: the 512 MiB decode ceiling at 6 bytes a pixel.
+pub const DEFAULT_MAX_PIXELS: u64 = MAX_DECODED_BYTES / 6;
 
 /// The network a classifier runs.
 #[derive(Debug)]
@@ -105,6 +114,10 @@ pub struct Classifier {
     sha256: String,
     model_bytes: usize,
     quantization_emulated: bool,
+    /// [`LoadOptions::max_pixels`].
+    max_pixels: u64,
+    /// [`LoadOptions::reduced_decode`].
+    reduced_decode: bool,
 }
 
 impl Classifier {
@@ -136,7 +149,14 @@ impl Classifier {
             precision,
             sha256,
             ops,
+            max_pixels,
+            reduced_decode,
         } = options;
+        let max_pixels = match max_pixels {
+            None => DEFAULT_MAX_PIXELS,
+            Some(0) => return Err(Error::Argument("maxPixels must be at least 1".into())),
+            Some(n) => n.min(DEFAULT_MAX_PIXELS),
+        };
         let start = Instant::now();
         let mut chosen = Precision::Float32;
         let loaded = tflite::load_with(files, sha256, |has_int8| {
@@ -204,6 +224,8 @@ impl Classifier {
             sha256: loaded.sha256.join("+"),
             model_bytes: loaded.bytes,
             quantization_emulated: false,
+            max_pixels,
+            reduced_decode,
         };
         classifier.quantization_emulated =
             precision == Precision::Float32 && loaded.quantization_emulated;
@@ -238,6 +260,8 @@ impl Classifier {
             sha256: String::new(),
             model_bytes: 0,
             quantization_emulated: false,
+            max_pixels: DEFAULT_MAX_PIXELS,
+            reduced_decode: false,
         })
     }
 
@@ -298,6 +322,15 @@ impl Classifier {
 
     /// The exact `S×S` RGB crop fed to the network.
     pub fn crop(&self, pixels: Pixels<'_>) -> Result<Vec<u8>> {
+        let n = pixels.width() as u64 * pixels.height() as u64;
+        if n > self.max_pixels {
+            return Err(Error::ImageTooLarge {
+                width: pixels.width() as u64,
+                height: pixels.height() as u64,
+                bytes: n * 6,
+                limit: self.max_pixels * 6,
+            });
+        }
         preprocess::center_crop(pixels, self.config.resolution as u32)
     }
 
@@ -341,6 +374,15 @@ impl Classifier {
     pub fn classify(&mut self, pixels: Pixels<'_>, top_k: usize) -> Result<Vec<Prediction>> {
         let crop = self.crop(pixels)?;
         self.classify_crop(&crop, top_k)
+    }
+
+    /// Encoded bytes → RGB within this classifier's pixel budget (reduced where it allows).
+    pub(crate) fn decode(&self, bytes: &[u8]) -> Result<decode::RgbImage> {
+        let side = self.reduced_decode.then(|| {
+            let (w, h) = preprocess::resize_dims(1, 1, self.config.resolution as u32);
+            w.min(h)
+        });
+        decode::decode_reduced(bytes, self.max_pixels.saturating_mul(6), side)
     }
 
     /// [`Classifier::classify`] on an already cropped `S×S` RGB image.
@@ -403,7 +445,7 @@ impl Classifier {
 
     /// Decodes JPEG/PNG bytes and classifies them.
     pub fn classify_encoded(&mut self, bytes: &[u8], top_k: usize) -> Result<Vec<Prediction>> {
-        let image = decode::decode(bytes, MAX_DECODED_BYTES)?;
+        let image = self.decode(bytes)?;
         let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)?;
         self.classify(pixels, top_k)
     }

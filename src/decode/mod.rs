@@ -52,6 +52,14 @@ fn sniff(bytes: &[u8]) -> Result<Format> {
 /// Decodes JPEG or PNG bytes (any bit depth, grayscale, palette or alpha) to 8-bit RGB.
 /// The declared size is checked against `max_bytes` before any pixel memory is allocated.
 pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
+    decode_reduced(bytes, max_bytes, None)
+}
+
+/// [`decode`], with a JPEG decoded at 1/2, 1/4 or 1/8 of its size (libjpeg's DCT scaling, as
+/// PIL's `draft` asks for) when its shorter side stays at least `min_side` at that scale: a
+/// 12 MP photo for a 224-pixel crop (`min_side` 256) decodes at 1/8 into 0.2 MP. `max_bytes`
+/// then bounds the reduced decode. `None`: full size, the reference pipeline's pixels.
+pub fn decode_reduced(bytes: &[u8], max_bytes: u64, min_side: Option<u32>) -> Result<RgbImage> {
     if bytes.is_empty() {
         return Err(Error::ImageDecode("no bytes".into()));
     }
@@ -74,8 +82,16 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
     if width == 0 || height == 0 {
         return Err(Error::InputSize(format!("image is {width}x{height}")));
     }
+    let scale = match (format, min_side) {
+        (Format::Jpeg, Some(side)) => [8u32, 4, 2]
+            .into_iter()
+            .find(|&s| width.min(height).div_ceil(s) >= side.max(1))
+            .unwrap_or(1),
+        _ => 1,
+    };
+    let (w, h) = (width.div_ceil(scale) as u64, height.div_ceil(scale) as u64);
     // At least 8-bit RGB, decoded and converted: twice three bytes per pixel.
-    let needed = (width as u64 * height as u64).saturating_mul(6);
+    let needed = (w * h).saturating_mul(6);
     if needed > max_bytes {
         return Err(Error::ImageTooLarge {
             width: width as u64,
@@ -85,7 +101,7 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
         });
     }
     match format {
-        Format::Jpeg => jpeg::decode(bytes, max_bytes),
+        Format::Jpeg => jpeg::decode(bytes, max_bytes, scale as usize),
         Format::Png => self::png::decode(bytes, max_bytes),
     }
 }

@@ -114,8 +114,11 @@ pub(crate) fn input_scaling(file: &TfliteFile<'_>, graph: &Graph, found: &Found)
     if rescaled {
         return InputScaling::Affine { mul, add };
     }
-    // TFLite metadata's normalization (Model Maker writes it).
-    if let Some((mean, std)) = &file.normalization {
+    let t = &file.tensors[graph.input];
+    // TFLite metadata's normalization (Model Maker writes it), for a float input only: an 8-bit
+    // input is fed as is, its quantization saying what the values mean (as the TFLite Support
+    // library does; applying mean/std to TF2 PTQ's uint8 input moved half the pixels one step).
+    if let (Some((mean, std)), DType::F32) = (&file.normalization, t.dtype) {
         let three = |v: &[f32]| {
             if v.len() == 1 {
                 [v[0]; 3]
@@ -128,7 +131,6 @@ pub(crate) fn input_scaling(file: &TfliteFile<'_>, graph: &Graph, found: &Found)
             std: three(std),
         };
     }
-    let t = &file.tensors[graph.input];
     match file.activation_quant(graph.input) {
         Some(q) if raw_pixels(t.dtype, q) => InputScaling::Dequantize {
             scale: q.scale,

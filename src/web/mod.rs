@@ -53,8 +53,10 @@ impl WasmClassifier {
     /// `sha256`: optional array of the files' hex digests, computed by the host (WebCrypto runs
     /// natively, off this thread), else hashed here. Given digests, `integrity` is checked
     /// against them. `burn_ops`: run every convolution on burn's own tensor ops instead of the
-    /// kernels (to measure what the kernels bring).
+    /// kernels (to measure what the kernels bring). `max_pixels`: the decoded-pixel budget (0:
+    /// the default); `reduced_decode`: large JPEGs decoded at a reduced DCT scale.
     #[wasm_bindgen(js_name = fromBytes)]
+    #[allow(clippy::too_many_arguments)]
     pub fn from_bytes(
         files: Vec<js_sys::Uint8Array>,
         labels: JsValue,
@@ -63,6 +65,8 @@ impl WasmClassifier {
         sha256: JsValue,
         burn_ops: bool,
         imagenet_labels: JsValue,
+        max_pixels: f64,
+        reduced_decode: bool,
     ) -> Result<WasmClassifier, JsValue> {
         let sha256: Option<Vec<String>> = if sha256.is_undefined() || sha256.is_null() {
             None
@@ -135,6 +139,9 @@ impl WasmClassifier {
             precision,
             sha256,
             ops: if burn_ops { Ops::Burn } else { Ops::Kernels },
+            // Checked in JS: a whole number from 1 (0 when not given).
+            max_pixels: (max_pixels >= 1.0).then_some(max_pixels as u64),
+            reduced_decode,
         };
         let inner = Classifier::from_tflite_with(&refs, options, &burn::tensor::Device::flex())
             .map_err(js_error)?;
@@ -180,8 +187,7 @@ impl WasmClassifier {
     /// Embedding of encoded JPEG/PNG bytes.
     #[wasm_bindgen(js_name = embedEncoded)]
     pub fn embed_encoded(&mut self, bytes: &[u8]) -> Result<Vec<f32>, JsValue> {
-        let image =
-            crate::decode::decode(bytes, crate::decode::MAX_DECODED_BYTES).map_err(js_error)?;
+        let image = self.inner.decode(bytes).map_err(js_error)?;
         let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)
             .map_err(js_error)?;
         self.inner.embed(pixels).map_err(js_error)

@@ -221,9 +221,9 @@ test('bad requests get 4xx with a code, never 5xx', async () => {
 });
 
 // A body sent in chunks without Content-Length (the Worker must count it as it streams).
-function chunked(body) {
+function chunked(body, type = 'image/jpeg') {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}/classify`, { method: 'POST', agent: false, headers: { 'Content-Type': 'image/jpeg', 'Transfer-Encoding': 'chunked' } }, (res) => {
+    const req = http.request(`${base}/classify`, { method: 'POST', agent: false, headers: { 'Content-Type': type, 'Transfer-Encoding': 'chunked' } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -259,4 +259,82 @@ test('a bad MAX_BODY_BYTES is refused with E_CONFIG, not silently unlimited', as
   } finally {
     bad.kill();
   }
+});
+
+// Large photos made by PIL (installed by scripts/setup.sh): a 12 MP JPEG (decoded at 1/8 by the
+// Worker's reduced decode) and PNGs just under and just over the Worker's 4 MP budget.
+function bigImages() {
+  const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  const tench = path.join(golden, 'n01440764_tench.JPEG');
+  execFileSync('python3', ['-c', `
+import sys
+from PIL import Image
+src, out = sys.argv[1], sys.argv[2]
+photo = Image.open(src).convert('RGB')
+photo.resize((4000, 3000)).save(out + '/12mp.jpg', quality=90)
+photo.resize((1990, 1990)).save(out + '/under.png', compress_level=1)
+photo.resize((2100, 2100)).save(out + '/over.png', compress_level=1)
+`, tench, dir]);
+  return { dir, tench };
+}
+
+// Peak resident memory of the workerd process (VmHWM), in MiB.
+async function peakRss(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmHWM:\s+(\d+) kB/)[1]) / 1024;
+}
+
+test('bomb mix: PNG and JPEG bombs, thin images, chunked uploads and concurrent 12 MP photos: 0 5xx, memory within budget, the next good request right', async () => {
+  const { dir, tench } = bigImages();
+  const [big, under, over, photo] = await Promise.all(['12mp.jpg', 'under.png', 'over.png'].map((f) => readFile(path.join(dir, f))).concat([readFile(tench)]));
+  const expected = (await (await classify(photo)).json()).predictions;
+  const before = await (await request('GET', '/health')).json();
+  const rssBefore = await peakRss(workerd.pid);
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0f0000003010100c9fe92ef0000000049454e44ae426082', 'hex');
+  const declaring = (w, h) => {
+    const b = Buffer.from(png);
+    b.writeUInt32BE(w, 16);
+    b.writeUInt32BE(h, 20);
+    b.writeUInt32BE(crc32(b.subarray(12, 29)), 29);
+    return b;
+  };
+  const jpegDeclaring = (w, h) => {
+    const b = Buffer.from(photo);
+    const sof = b.findIndex((x, i) => x === 0xff && (b[i + 1] === 0xc0 || b[i + 1] === 0xc2));
+    b.writeUInt16BE(h, sof + 5);
+    b.writeUInt16BE(w, sof + 7);
+    return b;
+  };
+  const cases = [
+    [() => classify(declaring(8700, 8700), 'image/png'), 413, 'E_IMAGE_TOO_LARGE'],
+    [() => classify(declaring(1, 89_000_000), 'image/png'), 413, 'E_IMAGE_TOO_LARGE'],
+    [() => classify(declaring(60000, 60000), 'image/png'), 413, 'E_IMAGE_TOO_LARGE'],
+    [() => classify(jpegDeclaring(65000, 65000)), 413, 'E_IMAGE_TOO_LARGE'],
+    // Sent in chunks: over 1 MB, `request` asks for 100-continue, which workerd does not send
+    // while the Worker waits for the body.
+    [() => chunked(over, 'image/png'), 413, 'E_IMAGE_TOO_LARGE'],
+    [() => chunked(under, 'image/png'), 200, null],
+    [() => classify(big), 200, null],
+    [() => chunked(big), 200, null],
+    [() => chunked(new Uint8Array(11 * 1024 * 1024)), 413, 'E_BODY_SIZE'],
+  ];
+  const statuses = [];
+  // All nine at once, three rounds: concurrent big photos and bombs in one isolate.
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(cases.map(async ([send, status, code], i) => {
+      const res = await send();
+      statuses.push(res.status);
+      assert.equal(res.status, status, `case ${i}`);
+      if (code) assert.equal((await res.json()).error.code, code, `case ${i}`);
+    }));
+  }
+  assert.equal(statuses.filter((s) => s >= 500).length, 0);
+  const after = await (await request('GET', '/health')).json();
+  const rssAfter = await peakRss(workerd.pid);
+  // Wasm memory never shrinks, so what it is now is its peak.
+  const mib = (b) => b / 2 ** 20;
+  console.log(`bomb mix: wasm memory ${mib(before.memoryBytes).toFixed(1)} → ${mib(after.memoryBytes).toFixed(1)} MiB; workerd peak RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB`);
+  assert.ok(after.memoryBytes - before.memoryBytes <= 40 * 2 ** 20, `wasm memory grew ${mib(after.memoryBytes - before.memoryBytes).toFixed(1)} MiB`);
+  assert.ok(after.memoryBytes <= 112 * 2 ** 20, `wasm memory ${mib(after.memoryBytes).toFixed(1)} MiB leaves too little of 128 MB`);
+  assert.deepEqual((await (await classify(photo)).json()).predictions, expected);
 });

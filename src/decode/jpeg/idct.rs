@@ -101,3 +101,38 @@ pub(super) fn islow(coef: &[i16; 64], quant: &[i16; 64], out: &mut [u8], stride:
         }
     }
 }
+
+/// One block at `1/scale` of its size (`scale` 2, 4 or 8): `8/scale` rows of `8/scale` samples,
+/// each the rounded mean of the `scale × scale` samples [`islow`] gives (what a reduced-size
+/// decode needs: the averaging keeps what the resize to the model's input would keep).
+pub(super) fn scaled(coef: &[i16; 64], quant: &[i16; 64], scale: usize, out: &mut [u8], stride: usize) {
+    let n = 8 / scale;
+    let mut full = [0u8; 64];
+    if scale == 8 || coef[1..].iter().all(|&v| v == 0) {
+        // A flat block: islow's DC value everywhere.
+        islow(&dc_only(coef), quant, &mut full, 8);
+        for r in 0..n {
+            out[r * stride..r * stride + n].fill(full[0]);
+        }
+        return;
+    }
+    islow(coef, quant, &mut full, 8);
+    let half = (scale * scale / 2) as u32;
+    for r in 0..n {
+        for c in 0..n {
+            let mut sum = 0u32;
+            for y in r * scale..(r + 1) * scale {
+                for x in c * scale..(c + 1) * scale {
+                    sum += full[y * 8 + x] as u32;
+                }
+            }
+            out[r * stride + c] = ((sum + half) / (scale * scale) as u32) as u8;
+        }
+    }
+}
+
+fn dc_only(coef: &[i16; 64]) -> [i16; 64] {
+    let mut dc = [0i16; 64];
+    dc[0] = coef[0];
+    dc
+}

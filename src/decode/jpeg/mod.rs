@@ -86,14 +86,39 @@ pub(crate) fn header(bytes: &[u8]) -> Result<Header> {
 
 /// Bytes decoding `frame` allocates: the component planes, the coefficients a progressive
 /// frame keeps, and the RGB output.
-fn memory(frame: &Frame) -> u64 {
+fn memory(frame: &Frame, scale: usize) -> u64 {
     let blocks: u64 = frame
         .components
         .iter()
         .map(|c| c.blocks_w as u64 * c.blocks_h as u64)
         .sum();
     let coefficients = if frame.progressive { blocks * 128 } else { 0 };
-    blocks * 64 + coefficients + frame.width as u64 * frame.height as u64 * 3
+    let (w, h) = (frame.width.div_ceil(scale) as u64, frame.height.div_ceil(scale) as u64);
+    blocks * 64 / (scale * scale) as u64 + coefficients + w * h * 3
+}
+
+/// The frame as a decode at `1/scale` of its size sees it (libjpeg's DCT scaling: each
+/// component's samples and the output `⌈size / scale⌉`).
+fn scaled_frame(frame: &Frame, scale: usize) -> Frame {
+    let mut f = frame.clone();
+    f.width = frame.width.div_ceil(scale);
+    f.height = frame.height.div_ceil(scale);
+    for c in &mut f.components {
+        c.width = c.width.div_ceil(scale);
+        c.height = c.height.div_ceil(scale);
+    }
+    f
+}
+
+/// Inverse-transforms a block into plane `p` at block `(x, y)`, at `1/scale` of its size.
+fn put_block(block: &Block, quant: &[i16; 64], scale: usize, p: &mut Plane, x: usize, y: usize) {
+    let n = 8 / scale;
+    let at = y * n * p.width + x * n;
+    if scale == 1 {
+        idct::islow(block, quant, &mut p.data[at..], p.width);
+    } else {
+        idct::scaled(block, quant, scale, &mut p.data[at..], p.width);
+    }
 }
 
 /// Sequential frames: each block goes through the inverse DCT as soon as it is decoded.
@@ -101,6 +126,7 @@ struct Direct<'a> {
     planes: &'a mut [Plane],
     quant: Vec<[i16; 64]>,
     block: Block,
+    scale: usize,
 }
 
 impl Sink for Direct<'_> {
@@ -109,9 +135,7 @@ impl Sink for Direct<'_> {
     }
 
     fn done(&mut self, c: usize, x: usize, y: usize) {
-        let p = &mut self.planes[c];
-        let at = y * 8 * p.width + x * 8;
-        idct::islow(&self.block, &self.quant[c], &mut p.data[at..], p.width);
+        put_block(&self.block, &self.quant[c], self.scale, &mut self.planes[c], x, y);
     }
 }
 
@@ -129,9 +153,10 @@ impl Sink for Stored {
     fn done(&mut self, _: usize, _: usize, _: usize) {}
 }
 
-/// Decodes a JPEG, refusing it before allocating when decoding would take more than
-/// `max_bytes`.
-pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
+/// Decodes a JPEG at `1/scale` of its size (1, 2, 4 or 8), refusing it before allocating when
+/// decoding would take more than `max_bytes`.
+pub(crate) fn decode(bytes: &[u8], max_bytes: u64, scale: usize) -> Result<RgbImage> {
+    debug_assert!(matches!(scale, 1 | 2 | 4 | 8));
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return Err(fail("no start-of-image marker"));
     }
@@ -164,7 +189,7 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
                     return Err(fail("more than one frame"));
                 }
                 let f = markers::frame(s, marker == 0xC2)?;
-                let needed = memory(&f);
+                let needed = memory(&f, scale);
                 if needed > max_bytes {
                     return Err(Error::ImageTooLarge {
                         width: f.width as u64,
@@ -176,11 +201,14 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
                 planes = f
                     .components
                     .iter()
-                    .map(|c| Plane {
-                        width: c.blocks_w * 8,
-                        data: vec![0; c.blocks_w * 8 * c.blocks_h * 8],
-                        rows: c.height,
-                        cols: c.width,
+                    .map(|c| {
+                        let n = 8 / scale;
+                        Plane {
+                            width: c.blocks_w * n,
+                            data: vec![0; c.blocks_w * n * c.blocks_h * n],
+                            rows: c.height.div_ceil(scale),
+                            cols: c.width.div_ceil(scale),
+                        }
                     })
                     .collect();
                 if f.progressive {
@@ -233,6 +261,7 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
                             planes: &mut planes,
                             quant,
                             block: [0; 64],
+                            scale,
                         };
                         scan::decode(bytes, at, f, &sc, &tables, &mut direct)?
                     }
@@ -252,13 +281,12 @@ pub(crate) fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
         for (c, (blocks, p)) in st.blocks.iter().zip(&mut planes).enumerate() {
             let quant = signed(frame.components[c].quant.expect("latched"));
             for (i, b) in blocks.iter().enumerate() {
-                let (x, y) = (i % st.per_row[c], i / st.per_row[c]);
-                let at = y * 8 * p.width + x * 8;
-                idct::islow(b, &quant, &mut p.data[at..], p.width);
+                put_block(b, &quant, scale, p, i % st.per_row[c], i / st.per_row[c]);
             }
         }
     }
     let space = tables.color_space(&frame)?;
+    let frame = scaled_frame(&frame, scale);
     let mut data = Vec::with_capacity(frame.width * frame.height * 3);
     output::rows(&frame, &planes, space, |row| {
         data.extend_from_slice(row);
