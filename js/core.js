@@ -93,6 +93,9 @@ function domPixels(input, maxPixels) {
   }
   const width = input.videoWidth || input.naturalWidth || input.displayWidth || input.codedWidth || input.width;
   const height = input.videoHeight || input.naturalHeight || input.displayHeight || input.codedHeight || input.height;
+  if (typeof width !== 'number' || typeof height !== 'number') {
+    throw codedError('E_ARGUMENT', 'not an image source: pass an image, canvas, video, ImageBitmap, VideoFrame, ImageData, encoded bytes or { data, width, height }');
+  }
   if (!width || !height) throw codedError('E_INPUT_SIZE', `image source is ${width}x${height}`);
   side('width', width);
   side('height', height);

@@ -66,3 +66,38 @@ test('ImageData, HTMLImageElement, canvas, ImageBitmap and VideoFrame match the 
     await browser.close();
   }
 });
+
+test('DOM images that cannot be read are coded errors, and the next good one classifies', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(server.base);
+    const out = await page.evaluate(async () => {
+      const { Classifier } = await import('/pkg/browser.js');
+      const clf = await Classifier.load({ maxPixels: 1_000_000 });
+      const code = async (p) => { try { await p; return 'resolved'; } catch (e) { return e.code ?? `uncoded ${e.name}`; } };
+      // An image that never loaded, with width/height attributes: it was drawn blank and
+      // classified confidently.
+      const unloaded = new Image(100, 100);
+      const broken = new Image(100, 100);
+      broken.src = URL.createObjectURL(new Blob([new Uint8Array([1, 2, 3])], { type: 'image/jpeg' }));
+      await broken.decode().catch(() => {});
+      const video = document.createElement('video'); // no frame yet
+      const bytes = new Uint8Array(await (await fetch('/golden/n01440764_tench.JPEG')).arrayBuffer());
+      const good = new Image();
+      good.src = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
+      await good.decode();
+      return {
+        unloaded: await code(clf.classify(unloaded)),
+        broken: await code(clf.classify(broken)),
+        video: await code(clf.classify(video)),
+        overBudget: await code(clf.classify(new ImageData(1001, 1000))),
+        notAnImage: await code(clf.classify(document.body)),
+        good: (await clf.classify(good, { topK: 1 }))[0].index,
+      };
+    });
+    assert.deepEqual(out, { unloaded: 'E_IMAGE_DECODE', broken: 'E_IMAGE_DECODE', video: 'E_INPUT_SIZE', overBudget: 'E_IMAGE_TOO_LARGE', notAnImage: 'E_ARGUMENT', good: 0 });
+  } finally {
+    await browser.close();
+  }
+});

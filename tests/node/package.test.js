@@ -114,6 +114,10 @@ test('bad options and inputs are coded errors before the wasm, and the next good
   assert.equal(await code(Classifier.load({ model: file, precision: 'int4' })), 'E_ARGUMENT');
   assert.equal(await code(Classifier.load({ model: file, kernels: 'no' })), 'E_ARGUMENT');
   assert.equal(await code(Classifier.load({ model: 42 })), 'E_ARGUMENT');
+  for (const maxPixels of [0, -1, 2.5, '4000000', 2 ** 40]) {
+    assert.equal(await code(Classifier.load({ model: file, maxPixels })), 'E_ARGUMENT', `maxPixels ${maxPixels}`);
+  }
+  assert.equal(await code(Classifier.load({ model: file, decode: 'fast' })), 'E_ARGUMENT');
   const aborted = new AbortController();
   aborted.abort();
   assert.equal(await code(Classifier.load({ model: file, signal: aborted.signal })), 'E_ABORTED');
@@ -136,6 +140,18 @@ test('bad options and inputs are coded errors before the wasm, and the next good
     assert.equal(await code(clf.classify({ data: new Uint8Array(64), width, height })), 'E_INPUT_SIZE', `${width}×${height}`);
   }
   assert.deepEqual((await clf.classify(image, { topK: 3 })).map((p) => p.index), want);
+  // The decoded-pixel budget: pixels over it are refused before they are copied into the wasm,
+  // encoded images from their header; a reduced decode fits a large JPEG into it.
+  const budget = 250_000;
+  const big = await readFile(path.join(golden, 'n02091032_Italian_greyhound.JPEG')); // 2400×1600
+  const small = await Classifier.load({ model: file, maxPixels: budget });
+  assert.equal(await code(small.classify({ data: new Uint8Array(600 * 500 * 4), width: 600, height: 500 })), 'E_IMAGE_TOO_LARGE');
+  assert.equal(await code(small.classify(big)), 'E_IMAGE_TOO_LARGE');
+  // At 1/4: 600×400, within the budget, and the shorter side still above the crop's 256.
+  const reduced = await Classifier.load({ model: file, maxPixels: budget, decode: 'reduced' });
+  assert.equal((await reduced.classify(big, { topK: 1 })).length, 1);
+  small.free();
+  reduced.free();
   assert.equal((await clf.classify(image, { topK: 5000 })).length, clf.info.numClasses);
   clf.close();
   assert.equal(await code(clf.classify(image)), 'E_FREED');
