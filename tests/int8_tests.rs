@@ -136,7 +136,11 @@ fn weights_without_real_values_are_refused_in_every_precision() {
             let err = Classifier::from_tflite_with(&[&bytes], options(precision), &device)
                 .err()
                 .unwrap_or_else(|| panic!("{value:?} at {at} loaded as {precision:?}"));
-            assert_eq!(err.code(), "E_MODEL_FORMAT", "{value:?} at {at}, {precision:?}: {err}");
+            assert_eq!(
+                err.code(),
+                "E_MODEL_FORMAT",
+                "{value:?} at {at}, {precision:?}: {err}"
+            );
         }
     }
     // The unpatched file still loads after the refusals.

@@ -63,13 +63,22 @@ fn reduced_decoding_keeps_the_top_1_of_large_golden_photos() {
         let small = decode_reduced(&bytes, MAX_DECODED_BYTES, Some(SIDE)).unwrap();
         let full = decode(&bytes, MAX_DECODED_BYTES).unwrap();
         if (small.width, small.height) == (full.width, full.height) {
-            assert_eq!(small.data, full.data, "{path:?}: unreduced decodes must be identical");
+            assert_eq!(
+                small.data, full.data,
+                "{path:?}: unreduced decodes must be identical"
+            );
             continue;
         }
         reduced += 1;
-        assert!(small.width.min(small.height) >= SIDE, "{path:?} reduced below the crop's need");
+        assert!(
+            small.width.min(small.height) >= SIDE,
+            "{path:?} reduced below the crop's need"
+        );
         let name = path.file_name().unwrap().to_string_lossy();
-        let class = wnids.iter().position(|w| name.starts_with(w.as_str())).unwrap();
+        let class = wnids
+            .iter()
+            .position(|w| name.starts_with(w.as_str()))
+            .unwrap();
         let mut top1 = |img: &mobilenet_wasm::decode::RgbImage| {
             let px = Pixels::new(&img.data, img.width, img.height, PixelFormat::Rgb).unwrap();
             clf.classify(px, 1).unwrap()[0].index
@@ -86,20 +95,33 @@ fn reduced_decoding_keeps_the_top_1_of_large_golden_photos() {
     );
     assert!(reduced >= 40, "only {reduced} golden photos were reduced");
     // The cost must be small for the Worker to default to it: at most one photo in ten moves.
-    assert!(same * 10 >= reduced * 9, "{same} of {reduced} kept their top-1");
-    assert!(right_reduced + 2 >= right_full, "{right_reduced} vs {right_full} correct");
+    assert!(
+        same * 10 >= reduced * 9,
+        "{same} of {reduced} kept their top-1"
+    );
+    assert!(
+        right_reduced + 2 >= right_full,
+        "{right_reduced} vs {right_full} correct"
+    );
 }
 
 /// A 12 MP baseline JPEG (4:2:0, quality 90) made from a golden photo scaled up.
 fn twelve_megapixels() -> Vec<u8> {
-    let photo = decode(&read(&golden_dir().join("n01440764_tench.JPEG")), MAX_DECODED_BYTES).unwrap();
+    let photo = decode(
+        &read(&golden_dir().join("n01440764_tench.JPEG")),
+        MAX_DECODED_BYTES,
+    )
+    .unwrap();
     let (w, h) = (4000u32, 3000u32);
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     for y in 0..h {
         let sy = (y * photo.height / h) as usize;
         for x in 0..w {
             let sx = (x * photo.width / w) as usize;
-            let (s, d) = ((sy * photo.width as usize + sx) * 3, ((y * w + x) * 3) as usize);
+            let (s, d) = (
+                (sy * photo.width as usize + sx) * 3,
+                ((y * w + x) * 3) as usize,
+            );
             rgb[d..d + 3].copy_from_slice(&photo.data[s..s + 3]);
         }
     }
@@ -133,13 +155,19 @@ fn a_twelve_megapixel_photo_reduced_takes_a_fraction_of_the_memory_and_fits_the_
         small_peak as f64 / 1048576.0
     );
     assert_eq!((small.width, small.height), (500, 375));
-    assert!(small_peak * 20 < full_peak, "{small_peak} vs {full_peak} bytes");
+    assert!(
+        small_peak * 20 < full_peak,
+        "{small_peak} vs {full_peak} bytes"
+    );
     // The Worker's budget (4 MP): the full decode is refused from the header, before
     // allocating; the reduced one fits and classifies like the full photo.
     let budget = 4_000_000u64;
     let (refused, refused_peak) = peak_during(|| decode(&jpeg, budget * 6).unwrap_err());
     assert_eq!(refused.code(), "E_IMAGE_TOO_LARGE");
-    assert!(refused_peak < 1 << 20, "{refused_peak} bytes before refusing");
+    assert!(
+        refused_peak < 1 << 20,
+        "{refused_peak} bytes before refusing"
+    );
     let device = Device::flex();
     let files = entry("mobilenet_v2_1.0_224_quant").read().unwrap();
     let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
@@ -152,13 +180,24 @@ fn a_twelve_megapixel_photo_reduced_takes_a_fraction_of_the_memory_and_fits_the_
     let top = worker.classify_encoded(&jpeg, 1).unwrap()[0].index;
     let mut plain = Classifier::from_tflite_with(&refs, LoadOptions::default(), &device).unwrap();
     let px = || Pixels::new(&full.data, full.width, full.height, PixelFormat::Rgb).unwrap();
-    assert_eq!(top, plain.classify(px(), 1).unwrap()[0].index, "reduced vs full decode");
+    assert_eq!(
+        top,
+        plain.classify(px(), 1).unwrap()[0].index,
+        "reduced vs full decode"
+    );
     let mut strict = Classifier::from_tflite_with(&refs, options(false), &device).unwrap();
-    assert_eq!(strict.classify_encoded(&jpeg, 1).unwrap_err().code(), "E_IMAGE_TOO_LARGE");
+    assert_eq!(
+        strict.classify_encoded(&jpeg, 1).unwrap_err().code(),
+        "E_IMAGE_TOO_LARGE"
+    );
     // Pixels handed over whole are held to the same budget.
-    assert_eq!(strict.classify(px(), 1).unwrap_err().code(), "E_IMAGE_TOO_LARGE");
+    assert_eq!(
+        strict.classify(px(), 1).unwrap_err().code(),
+        "E_IMAGE_TOO_LARGE"
+    );
     // A thin PNG declaring 1×89,000,000 (356 MB once decoded) is refused from its header.
-    let (thin, thin_peak) = peak_during(|| strict.classify_encoded(&png_declaring(1, 89_000_000), 1));
+    let (thin, thin_peak) =
+        peak_during(|| strict.classify_encoded(&png_declaring(1, 89_000_000), 1));
     assert_eq!(thin.unwrap_err().code(), "E_IMAGE_TOO_LARGE");
     assert!(thin_peak < 1 << 20, "{thin_peak} bytes before refusing");
     // And the next good photo still classifies.
@@ -188,7 +227,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 == 1 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xedb8_8320
+            } else {
+                c >> 1
+            };
         }
     }
     !c

@@ -38,7 +38,8 @@ fn appended_zip(bytes: &[u8]) -> Option<&[u8]> {
     let at = (tail..=bytes.len().checked_sub(EOCD_LEN)?)
         .rev()
         .find(|&i| bytes[i..i + 4] == EOCD)?;
-    let word = |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().unwrap()) as usize;
+    let word =
+        |o: usize| u32::from_le_bytes(bytes[at + o..at + o + 4].try_into().unwrap()) as usize;
     // The central directory ends where the record starts; its recorded offset is relative to
     // the archive's start, which lies that much further back.
     let start = at.checked_sub(word(12))?.checked_sub(word(16));
@@ -54,7 +55,8 @@ mod tests {
     fn zip_with(name: &str, text: &str) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
         let mut z = zip::ZipWriter::new(&mut out);
-        z.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         z.write_all(text.as_bytes()).unwrap();
         z.finish().unwrap();
         out.into_inner()
@@ -64,7 +66,10 @@ mod tests {
     fn labels_of_a_zip_appended_to_other_bytes() {
         let mut file = vec![7u8; 100_000];
         file.extend(zip_with("labels.txt", "cat\ndog\n"));
-        assert_eq!(embedded_labels(&file), Some(vec!["cat".to_string(), "dog".to_string()]));
+        assert_eq!(
+            embedded_labels(&file),
+            Some(vec!["cat".to_string(), "dog".to_string()])
+        );
         assert_eq!(embedded_labels(&file[..file.len() - 1]), None);
         assert_eq!(embedded_labels(&vec![7u8; 100_000]), None);
         assert_eq!(embedded_labels(b"PK\x05\x06"), None);

@@ -105,11 +105,17 @@ pub(super) fn islow(coef: &[i16; 64], quant: &[i16; 64], out: &mut [u8], stride:
 /// One block at `1/scale` of its size (`scale` 2, 4 or 8): `8/scale` rows of `8/scale` samples,
 /// each the rounded mean of the `scale × scale` samples [`islow`] gives (what a reduced-size
 /// decode needs: the averaging keeps what the resize to the model's input would keep).
-pub(super) fn scaled(coef: &[i16; 64], quant: &[i16; 64], scale: usize, out: &mut [u8], stride: usize) {
+pub(super) fn scaled(
+    coef: &[i16; 64],
+    quant: &[i16; 64],
+    scale: usize,
+    out: &mut [u8],
+    stride: usize,
+) {
     let n = 8 / scale;
     let mut full = [0u8; 64];
     if scale == 8 || coef[1..].iter().all(|&v| v == 0) {
-        // A flat block: islow's DC value everywhere.
+        // 1/8: the DC term alone, as libjpeg's 1×1 IDCT; a block without AC terms is flat.
         islow(&dc_only(coef), quant, &mut full, 8);
         for r in 0..n {
             out[r * stride..r * stride + n].fill(full[0]);

@@ -93,7 +93,10 @@ fn memory(frame: &Frame, scale: usize) -> u64 {
         .map(|c| c.blocks_w as u64 * c.blocks_h as u64)
         .sum();
     let coefficients = if frame.progressive { blocks * 128 } else { 0 };
-    let (w, h) = (frame.width.div_ceil(scale) as u64, frame.height.div_ceil(scale) as u64);
+    let (w, h) = (
+        frame.width.div_ceil(scale) as u64,
+        frame.height.div_ceil(scale) as u64,
+    );
     blocks * 64 / (scale * scale) as u64 + coefficients + w * h * 3
 }
 
@@ -135,7 +138,14 @@ impl Sink for Direct<'_> {
     }
 
     fn done(&mut self, c: usize, x: usize, y: usize) {
-        put_block(&self.block, &self.quant[c], self.scale, &mut self.planes[c], x, y);
+        put_block(
+            &self.block,
+            &self.quant[c],
+            self.scale,
+            &mut self.planes[c],
+            x,
+            y,
+        );
     }
 }
 
