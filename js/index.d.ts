@@ -43,8 +43,8 @@ export interface LoadOptions {
   maxPixels?: number;
   /**
    * 'exact' (default): every JPEG decoded at full size, the reference pipeline's pixels.
-   * 'reduced': a JPEG at least twice the size the crop needs is decoded at 1/2, 1/4 or 1/8 of
-   * its size (libjpeg's DCT scaling, PIL's draft mode): a 12 MP photo takes 1/64 of the memory.
+   * 'reduced': a JPEG at least four times the side the resize needs is decoded at 1/2, 1/4 or 1/8 of
+   * its size (libjpeg's DCT scaling, PIL's draft mode): a 12 MP photo takes 1/16 of the memory.
    */
   decode?: 'exact' | 'reduced';
 }

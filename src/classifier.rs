@@ -81,7 +81,7 @@ pub struct LoadOptions {
     /// Most pixels an image may have once decoded (default [`DEFAULT_MAX_PIXELS`]); larger is
     /// `E_IMAGE_TOO_LARGE`, decided from the header before any pixel memory is allocated.
     pub max_pixels: Option<u64>,
-    /// Encoded JPEGs at least twice the size the crop needs are decoded at 1/2, 1/4 or 1/8 of
+    /// Encoded JPEGs at least four times the side the resize needs are decoded at 1/2, 1/4 or 1/8 of
     /// their size ([`decode::decode_reduced`]); off by default (the reference pipeline's pixels).
     pub reduced_decode: bool,
 }

@@ -51,58 +51,68 @@ fn reduced_decoding_keeps_the_top_1_of_large_golden_photos() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let wnids = imagenet_wnids(&models_dir()).unwrap();
     let device = Device::flex();
-    let mut clf = classifier("mobilenet_v2_1.0_224_quant", &device);
     let mut paths: Vec<_> = std::fs::read_dir(golden_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     paths.sort();
-    let (mut reduced, mut same, mut right_full, mut right_reduced) = (0, 0, 0, 0);
-    for path in &paths {
-        let bytes = read(path);
-        let small = decode_reduced(&bytes, MAX_DECODED_BYTES, Some(SIDE)).unwrap();
-        let full = decode(&bytes, MAX_DECODED_BYTES).unwrap();
-        if (small.width, small.height) == (full.width, full.height) {
-            assert_eq!(
-                small.data, full.data,
-                "{path:?}: unreduced decodes must be identical"
+    let mut total = 0;
+    // The 128-pixel V1 (resize side 146: photos from 584 pixels are reduced) and V2 (256).
+    for (model, side) in [
+        ("mobilenet_v1_0.25_128_quant", 146),
+        ("mobilenet_v2_1.0_224_quant", SIDE),
+    ] {
+        let mut clf = classifier(model, &device);
+        let (mut reduced, mut same, mut right_full, mut right_reduced) = (0, 0, 0, 0);
+        for path in &paths {
+            let bytes = read(path);
+            let small = decode_reduced(&bytes, MAX_DECODED_BYTES, Some(side)).unwrap();
+            let full = decode(&bytes, MAX_DECODED_BYTES).unwrap();
+            if (small.width, small.height) == (full.width, full.height) {
+                assert_eq!(
+                    small.data, full.data,
+                    "{path:?}: unreduced decodes must be identical"
+                );
+                continue;
+            }
+            reduced += 1;
+            assert!(
+                small.width.min(small.height) >= 2 * side,
+                "{path:?} reduced too far"
             );
-            continue;
+            let name = path.file_name().unwrap().to_string_lossy();
+            let class = wnids
+                .iter()
+                .position(|w| name.starts_with(w.as_str()))
+                .unwrap();
+            let mut top1 = |img: &mobilenet_wasm::decode::RgbImage| {
+                let px = Pixels::new(&img.data, img.width, img.height, PixelFormat::Rgb).unwrap();
+                clf.classify(px, 1).unwrap()[0].index
+            };
+            let (a, b) = (top1(&full), top1(&small));
+            same += usize::from(a == b);
+            right_full += usize::from(a == class);
+            right_reduced += usize::from(b == class);
         }
-        reduced += 1;
-        assert!(
-            small.width.min(small.height) >= SIDE,
-            "{path:?} reduced below the crop's need"
+        println!(
+            "{model}: reduced decode on the {reduced} golden photos large enough (shorter side ≥ \
+             {}): same top-1 as the full decode on {same}; top-1 correct {right_full} (full) vs \
+             {right_reduced} (reduced)",
+            4 * side
         );
-        let name = path.file_name().unwrap().to_string_lossy();
-        let class = wnids
-            .iter()
-            .position(|w| name.starts_with(w.as_str()))
-            .unwrap();
-        let mut top1 = |img: &mobilenet_wasm::decode::RgbImage| {
-            let px = Pixels::new(&img.data, img.width, img.height, PixelFormat::Rgb).unwrap();
-            clf.classify(px, 1).unwrap()[0].index
-        };
-        let (a, b) = (top1(&full), top1(&small));
-        same += usize::from(a == b);
-        right_full += usize::from(a == class);
-        right_reduced += usize::from(b == class);
+        // The cost must be small for the Worker to default to it: accuracy kept, and few top-1s
+        // moved (the 128-pixel V1, right on 46 % of the set, flips on small changes either way).
+        assert!(
+            same * 100 >= reduced * 85,
+            "{model}: {same} of {reduced} kept their top-1"
+        );
+        assert!(
+            right_reduced + 2 >= right_full,
+            "{model}: {right_reduced} vs {right_full}"
+        );
+        total += reduced;
     }
-    println!(
-        "reduced decode on the {reduced} golden photos large enough (shorter side ≥ {}): same top-1 \
-         as the full decode on {same}; top-1 correct {right_full} (full) vs {right_reduced} (reduced)",
-        2 * SIDE
-    );
-    assert!(reduced >= 40, "only {reduced} golden photos were reduced");
-    // The cost must be small for the Worker to default to it: at most one photo in ten moves.
-    assert!(
-        same * 10 >= reduced * 9,
-        "{same} of {reduced} kept their top-1"
-    );
-    assert!(
-        right_reduced + 2 >= right_full,
-        "{right_reduced} vs {right_full} correct"
-    );
+    assert!(total >= 30, "only {total} golden photos were reduced");
 }
 
 /// A 12 MP baseline JPEG (4:2:0, quality 90) made from a golden photo scaled up.
@@ -154,9 +164,9 @@ fn a_twelve_megapixel_photo_reduced_takes_a_fraction_of_the_memory_and_fits_the_
         small.height,
         small_peak as f64 / 1048576.0
     );
-    assert_eq!((small.width, small.height), (500, 375));
+    assert_eq!((small.width, small.height), (1000, 750));
     assert!(
-        small_peak * 20 < full_peak,
+        small_peak * 10 < full_peak,
         "{small_peak} vs {full_peak} bytes"
     );
     // The Worker's budget (4 MP): the full decode is refused from the header, before

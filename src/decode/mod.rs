@@ -56,8 +56,8 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<RgbImage> {
 }
 
 /// [`decode`], with a JPEG decoded at 1/2, 1/4 or 1/8 of its size (libjpeg's DCT scaling, as
-/// PIL's `draft` asks for) when its shorter side stays at least `min_side` at that scale: a
-/// 12 MP photo for a 224-pixel crop (`min_side` 256) decodes at 1/8 into 0.2 MP. `max_bytes`
+/// PIL's `draft` asks for) when its shorter side stays at least `2 × min_side` at that scale:
+/// a 12 MP photo for a 224-pixel crop (`min_side` 256) decodes at 1/4 into 0.75 MP. `max_bytes`
 /// then bounds the reduced decode. `None`: full size, the reference pipeline's pixels.
 pub fn decode_reduced(bytes: &[u8], max_bytes: u64, min_side: Option<u32>) -> Result<RgbImage> {
     if bytes.is_empty() {
@@ -82,10 +82,13 @@ pub fn decode_reduced(bytes: &[u8], max_bytes: u64, min_side: Option<u32>) -> Re
     if width == 0 || height == 0 {
         return Err(Error::InputSize(format!("image is {width}x{height}")));
     }
+    // The reduced image keeps at least twice the side the resize needs: reduced to exactly
+    // that side, the 128-pixel V1 changed its top-1 on golden photos (the DCT average is not
+    // the resize's filter); with the margin it is the resize that does the last halving.
     let scale = match (format, min_side) {
         (Format::Jpeg, Some(side)) => [8u32, 4, 2]
             .into_iter()
-            .find(|&s| width.min(height).div_ceil(s) >= side.max(1))
+            .find(|&s| width.min(height).div_ceil(s) >= 2 * side.max(1))
             .unwrap_or(1),
         _ => 1,
     };

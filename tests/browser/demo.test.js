@@ -111,7 +111,8 @@ test('phone width: one column, nothing wider than the screen; switching model sh
     await page.selectOption('#model', 'mobilenet_v3_small_1.0_224_uint8');
     await page.waitForFunction(() => document.querySelector('[data-testid=loaded-model]').textContent === 'mobilenet_v3_small_1.0_224_uint8', null, { timeout: 20000 });
     assert.ok(await number(page, 'cold-start-ms') > 0);
-    assert.match(await page.textContent('[data-testid=arithmetic]'), /^float32, /, 'V3 runs in float32');
+    // V3-Small's uint8 file runs in int8, as TFLite runs it (hard-swish and squeeze-excite included).
+    assert.match(await page.textContent('[data-testid=arithmetic]'), /^int8 /, 'V3 runs in int8');
     const detail = await page.textContent('#cold-detail');
     assert.match(detail, /fetch \d+, compile \d+, build \d+, first inference \d+/);
     await page.waitForFunction(() => /tench/.test(document.querySelector('[data-testid=top1-label]').textContent), null, { timeout: 20000 });

@@ -8,7 +8,7 @@ import { MODELS, DEFAULT_MODEL } from '../models/index.js';
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 // Decoded pixels per image: 4 MP is 24 MB of decode memory, which fits the isolate's 128 MB
 // beside the bundled models warm (measured in test/worker.test.js). Large JPEGs are decoded
-// at a reduced DCT scale first (a 12 MP photo at 1/8: 0.2 MP), so only large PNGs meet it.
+// at a reduced DCT scale first (a 12 MP photo at 1/4: 0.75 MP), so only large PNGs meet it.
 const DEFAULT_MAX_PIXELS = 4_000_000;
 // HTTP status of each error code a request can cause (the rest of the coded errors: 400).
 const STATUS = { E_BODY_SIZE: 413, E_IMAGE_TOO_LARGE: 413, E_CONTENT_TYPE: 415, E_INTEGRITY: 503, E_CONFIG: 500, E_INTERNAL: 500 };
