@@ -142,12 +142,12 @@ test('bad options and inputs are coded errors before the wasm, and the next good
   assert.deepEqual((await clf.classify(image, { topK: 3 })).map((p) => p.index), want);
   // The decoded-pixel budget: pixels over it are refused before they are copied into the wasm,
   // encoded images from their header; a reduced decode fits a large JPEG into it.
-  const budget = 250_000;
+  const budget = 1_000_000;
   const big = await readFile(path.join(golden, 'n02091032_Italian_greyhound.JPEG')); // 2400×1600
   const small = await Classifier.load({ model: file, maxPixels: budget });
-  assert.equal(await code(small.classify({ data: new Uint8Array(600 * 500 * 4), width: 600, height: 500 })), 'E_IMAGE_TOO_LARGE');
+  assert.equal(await code(small.classify({ data: new Uint8Array(1100 * 1000 * 4), width: 1100, height: 1000 })), 'E_IMAGE_TOO_LARGE');
   assert.equal(await code(small.classify(big)), 'E_IMAGE_TOO_LARGE');
-  // At 1/4: 600×400, within the budget, and the shorter side still above the crop's 256.
+  // At 1/2: 1200×800, within the budget, its shorter side still twice the resize's 256.
   const reduced = await Classifier.load({ model: file, maxPixels: budget, decode: 'reduced' });
   assert.equal((await reduced.classify(big, { topK: 1 })).length, 1);
   small.free();
