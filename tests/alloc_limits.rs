@@ -1,45 +1,20 @@
 //! Limits are checked before memory is allocated: a counting allocator records the peak bytes
 //! allocated while a bad input is refused.
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use counting::{SERIAL, peak_unlocked};
 use mobilenet_wasm::Classifier;
 use mobilenet_wasm::Device;
 use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
 use mobilenet_wasm::preprocess::{PixelFormat, Pixels, center_crop, resize_dims};
 use mobilenet_wasm::tflite::MAX_MODEL_BYTES;
 
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-/// One measurement at a time (the counters are process-wide).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
 /// Bytes allocated at the peak of `f`, above what was live before it.
 fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    (out, PEAK.load(Ordering::Relaxed) - base)
+    peak_unlocked(f)
 }
 
 const MIB: usize = 1 << 20;

@@ -3,45 +3,16 @@
 //! the reference pipeline uses, and what it saves in memory and time on a 12 MP photo.
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::*;
+use counting::{SERIAL, peak_unlocked as peak_during};
 use mobilenet_wasm::catalog::imagenet_wnids;
 use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode, decode_reduced};
 use mobilenet_wasm::{Classifier, Device, LoadOptions, PixelFormat, Pixels};
-
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-/// The tests of this file run one at a time: the counters are process-wide.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Peak bytes allocated during `f` above what was live before it.
-fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    (out, PEAK.load(Ordering::Relaxed) - base)
-}
 
 /// The shorter side the crop of a 224-pixel model is resized from.
 const SIDE: u32 = 256;
