@@ -191,7 +191,13 @@ impl Classifier {
                     .collect();
                 let layout = selected().layout;
                 Net::Int8(QuantMobileNet::new(
-                    &arch, &convs, graph, layout, ops, device,
+                    &arch,
+                    &convs,
+                    graph,
+                    loaded.head_float.clone(),
+                    layout,
+                    ops,
+                    device,
                 )?)
             }
             _ => {
@@ -332,6 +338,12 @@ impl Classifier {
             });
         }
         preprocess::center_crop(pixels, self.config.resolution as u32)
+    }
+
+    /// [`Classifier::crop`] of the image resized `zoom` times larger (a tighter centre crop).
+    pub(crate) fn crop_zoomed(&self, pixels: Pixels<'_>, zoom: f64) -> Result<Vec<u8>> {
+        self.crop(pixels)?;
+        preprocess::center_crop_zoomed(pixels, self.config.resolution as u32, zoom)
     }
 
     /// Runs the network on a crop; returns (embedding, raw outputs including any background).
@@ -519,7 +531,15 @@ mod tests {
         let device = Device::flex();
         let arch = loaded.config.architecture();
         let graph = loaded.quant.as_ref().unwrap();
-        let model = QuantMobileNet::new(&arch, &convs, graph, layout, Ops::Kernels, &device);
+        let model = QuantMobileNet::new(
+            &arch,
+            &convs,
+            graph,
+            Vec::new(),
+            layout,
+            Ops::Kernels,
+            &device,
+        );
         let s = loaded.config.resolution;
         let x = Tensor::<4, Int>::from_data(
             TensorData::new(crop.to_vec(), [1, s, s, 3]),

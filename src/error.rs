@@ -60,6 +60,9 @@ pub enum Error {
     /// A failure inside the tensor backend (a bug, never bad input).
     #[error("internal error: {0}")]
     Internal(String),
+    /// Saved custom classes (or an export) made on another base model than the one given.
+    #[error("model mismatch: {0}")]
+    ModelMismatch(String),
     /// File-system or network failure while reading a model, labels or images.
     #[error("i/o: {0}")]
     Io(String),
@@ -81,6 +84,7 @@ impl Error {
             Error::Argument(_) => "E_ARGUMENT",
             Error::Internal(_) => "E_INTERNAL",
             Error::Io(_) => "E_IO",
+            Error::ModelMismatch(_) => "E_MODEL_MISMATCH",
         }
     }
 }

@@ -18,9 +18,13 @@
 
 #![warn(missing_docs)]
 
+// The generated flatbuffer object API names `alloc::`.
+extern crate alloc;
+
 #[cfg(not(target_arch = "wasm32"))]
 pub mod catalog;
 pub mod classifier;
+pub mod custom;
 pub mod decode;
 mod describe;
 pub mod error;
@@ -36,6 +40,7 @@ mod web;
 
 pub use burn::tensor::Device;
 pub use classifier::{Classifier, LoadOptions, Precision, Prediction, softmax};
+pub use custom::CustomClassifier;
 pub use describe::{LabelsSource, ModelInfo};
 pub use error::{Error, Result};
 pub use model::ext::Ops;

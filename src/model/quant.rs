@@ -215,4 +215,6 @@ pub(crate) struct GraphQuant {
     pub pool: PoolQuant,
     /// The graph's own 8-bit SOFTMAX, whose probabilities the model reports exactly.
     pub softmax: Option<SoftmaxQuant>,
+    /// How many of the head's last layers run in float on the dequantized features.
+    pub float_head: usize,
 }

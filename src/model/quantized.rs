@@ -6,6 +6,7 @@
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::{DType, Device, FloatDType, Int, IntDType, Tensor, TensorData};
 
+use super::blocks::{ConvAct, ConvWeights};
 use super::config::{Architecture, ConvSpec};
 use super::ext::{self, Ops};
 use super::mobilenet::Output;
@@ -179,8 +180,12 @@ pub(crate) struct QuantMobileNet {
     stem: QConv,
     blocks: Vec<QBlock>,
     last_conv: Option<QConv>,
-    /// The dense layers after the pool; the last gives real-valued logits.
+    /// The dense layers after the pool; the last gives real-valued logits (unless a float head
+    /// follows).
     head: Vec<QConv>,
+    /// Float dense layers on the dequantized features (an exported custom head), the last
+    /// giving the logits.
+    float_head: Vec<ConvAct>,
     /// How the crop becomes the graph's input quanta, and the operators before the stem.
     #[module(skip)]
     input: (InputQuant, Option<Lut>),
@@ -202,12 +207,14 @@ impl QuantMobileNet {
         arch: &Architecture,
         convs: &[(&QuantConv, &IntWeights)],
         graph: &GraphQuant,
+        float_head: Vec<ConvWeights>,
         layout: Layout,
         ops: Ops,
         device: &Device,
     ) -> Result<Self> {
         let specs = arch.convs();
-        if specs.len() != convs.len()
+        if specs.len() != convs.len() + float_head.len()
+            || float_head.len() != graph.float_head
             || graph.post.len() != convs.len()
             || graph.adds.len() != arch.blocks.len()
             || graph.squeeze_excite.len() != arch.blocks.len()
@@ -270,13 +277,22 @@ impl QuantMobileNet {
             });
         }
         let last_conv = arch.last_conv.map(|_| layer(None, false));
-        let n = arch.head.len();
-        let head = (0..n).map(|i| layer(None, i + 1 == n)).collect();
+        let n = arch.head.len() - float_head.len();
+        let last_real = float_head.is_empty();
+        let head = (0..n)
+            .map(|i| layer(None, last_real && i + 1 == n))
+            .collect();
+        let float_head = arch.head[n..]
+            .iter()
+            .zip(float_head)
+            .map(|(s, w)| ConvAct::new(s, w, device))
+            .collect();
         Ok(Self {
             stem,
             blocks,
             last_conv,
             head,
+            float_head,
             input: (graph.input, graph.prelude.clone()),
             pool: graph.pool,
             softmax: graph.softmax,
@@ -288,6 +304,29 @@ impl QuantMobileNet {
     /// The weight layout asked for (a layer whose weights do not fit it keeps 16-bit pairs).
     pub(crate) fn layout(&self) -> Layout {
         self.layout
+    }
+
+    /// The integer head layers, then the float ones on their dequantized output.
+    fn forward_float_head(&self, mut x: Tensor<4, Int>) -> Output {
+        let ops = self.ops;
+        let mut features = self.pool.output;
+        for layer in &self.head {
+            features = layer.requant_output();
+            x = layer.forward(x, None, ops);
+        }
+        let mut x: Tensor<4> = x
+            .cast(FloatDType::F32)
+            .sub_scalar(features.zero_point as f32)
+            .mul_scalar(features.scale);
+        let (classifier, hidden) = self.float_head.split_last().expect("a float head");
+        for layer in hidden {
+            x = layer.forward(x, ops);
+        }
+        Output {
+            embedding: x.clone().flatten(1, 3),
+            logits: classifier.forward(x, ops).flatten(1, 3),
+            probabilities: None,
+        }
     }
 
     /// `[N, S, S, 3]` u8 pixels (the crop's bytes, NHWC) → embedding and logits.
@@ -324,6 +363,9 @@ impl QuantMobileNet {
             x = c.forward(x, None, ops);
         }
         let mut x = qpool(x, self.pool);
+        if !self.float_head.is_empty() {
+            return self.forward_float_head(x);
+        }
         let (classifier, hidden) = self.head.split_last().expect("a network has a head");
         let mut features = self.pool.output;
         for layer in hidden {

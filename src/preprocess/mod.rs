@@ -99,6 +99,12 @@ pub fn resize_dims(width: u32, height: u32, size: u32) -> (u32, u32) {
 
 /// Resize and centre-crop to `size × size` RGB bytes (HWC), the exact crop the reference fed.
 pub fn center_crop(pixels: Pixels<'_>, size: u32) -> Result<Vec<u8>> {
+    center_crop_zoomed(pixels, size, 1.0)
+}
+
+/// [`center_crop`] of the image resized `zoom` times larger (a tighter crop of the centre: the
+/// custom classes' crop augmentation).
+pub(crate) fn center_crop_zoomed(pixels: Pixels<'_>, size: u32, zoom: f64) -> Result<Vec<u8>> {
     let rgb: std::borrow::Cow<'_, [u8]> = match pixels.format {
         PixelFormat::Rgb => pixels.data.into(),
         PixelFormat::Rgba => pixels
@@ -109,6 +115,12 @@ pub fn center_crop(pixels: Pixels<'_>, size: u32) -> Result<Vec<u8>> {
             .into(),
     };
     let (nw, nh) = resize_dims(pixels.width, pixels.height, size);
+    let (nw, nh) = if zoom == 1.0 {
+        (nw, nh)
+    } else {
+        let z = |v: u32| ((v as f64 * zoom).round() as u32).max(size);
+        (z(nw), z(nh))
+    };
     let (left, top) = ((nw - size) / 2, (nh - size) / 2);
     Ok(resample::resize_window(
         &rgb,

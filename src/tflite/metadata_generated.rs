@@ -93,6 +93,141 @@ impl<'a> ::flatbuffers::Verifiable for ProcessUnitOptions {
 impl ::flatbuffers::SimpleToVerifyInSlice for ProcessUnitOptions {}
 pub struct ProcessUnitOptionsUnionTableOffset {}
 
+#[allow(clippy::upper_case_acronyms)]
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessUnitOptionsT {
+  NONE,
+  NormalizationOptions(alloc::boxed::Box<NormalizationOptionsT>),
+}
+impl Default for ProcessUnitOptionsT {
+  fn default() -> Self {
+    Self::NONE
+  }
+}
+impl ProcessUnitOptionsT {
+  pub fn process_unit_options_type(&self) -> ProcessUnitOptions {
+    match self {
+      Self::NONE => ProcessUnitOptions::NONE,
+      Self::NormalizationOptions(_) => ProcessUnitOptions::NormalizationOptions,
+    }
+  }
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(&self, fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>) -> Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>> {
+    match self {
+      Self::NONE => None,
+      Self::NormalizationOptions(v) => Some(v.pack(fbb).as_union_value()),
+    }
+  }
+  /// If the union variant matches, return the owned NormalizationOptionsT, setting the union to NONE.
+  pub fn take_normalization_options(&mut self) -> Option<alloc::boxed::Box<NormalizationOptionsT>> {
+    if let Self::NormalizationOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::NormalizationOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the NormalizationOptionsT.
+  pub fn as_normalization_options(&self) -> Option<&NormalizationOptionsT> {
+    if let Self::NormalizationOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the NormalizationOptionsT.
+  pub fn as_normalization_options_mut(&mut self) -> Option<&mut NormalizationOptionsT> {
+    if let Self::NormalizationOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_ASSOCIATED_FILE_TYPE: i8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_ASSOCIATED_FILE_TYPE: i8 = 2;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_ASSOCIATED_FILE_TYPE: [AssociatedFileType; 3] = [
+  AssociatedFileType::UNKNOWN,
+  AssociatedFileType::DESCRIPTIONS,
+  AssociatedFileType::TENSOR_AXIS_LABELS,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct AssociatedFileType(pub i8);
+#[allow(non_upper_case_globals)]
+impl AssociatedFileType {
+  pub const UNKNOWN: Self = Self(0);
+  pub const DESCRIPTIONS: Self = Self(1);
+  pub const TENSOR_AXIS_LABELS: Self = Self(2);
+
+  pub const ENUM_MIN: i8 = 0;
+  pub const ENUM_MAX: i8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::UNKNOWN,
+    Self::DESCRIPTIONS,
+    Self::TENSOR_AXIS_LABELS,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::UNKNOWN => Some("UNKNOWN"),
+      Self::DESCRIPTIONS => Some("DESCRIPTIONS"),
+      Self::TENSOR_AXIS_LABELS => Some("TENSOR_AXIS_LABELS"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for AssociatedFileType {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for AssociatedFileType {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<i8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for AssociatedFileType {
+    type Output = AssociatedFileType;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<i8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for AssociatedFileType {
+  type Scalar = i8;
+  #[inline]
+  fn to_little_endian(self) -> i8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: i8) -> Self {
+    let b = i8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for AssociatedFileType {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    i8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for AssociatedFileType {}
 pub enum ContentOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -123,6 +258,10 @@ impl<'a> Content<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> ContentT {
+    ContentT {
+    }
+  }
 }
 
 impl ::flatbuffers::Verifiable for Content<'_> {
@@ -171,6 +310,25 @@ impl ::core::fmt::Debug for Content<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentT {
+}
+impl Default for ContentT {
+  fn default() -> Self {
+    Self {
+    }
+  }
+}
+impl ContentT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Content<'b>> {
+    Content::create(_fbb, &ContentArgs{
+    })
+  }
+}
 pub enum NormalizationOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -205,6 +363,18 @@ impl<'a> NormalizationOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> NormalizationOptionsT {
+    let mean = self.mean().map(|x| {
+      x.into_iter().collect()
+    });
+    let std_ = self.std_().map(|x| {
+      x.into_iter().collect()
+    });
+    NormalizationOptionsT {
+      mean,
+      std_,
+    }
+  }
 
   #[inline]
   pub fn mean(&self) -> Option<::flatbuffers::Vector<'a, f32>> {
@@ -284,6 +454,37 @@ impl ::core::fmt::Debug for NormalizationOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormalizationOptionsT {
+  pub mean: Option<alloc::vec::Vec<f32>>,
+  pub std_: Option<alloc::vec::Vec<f32>>,
+}
+impl Default for NormalizationOptionsT {
+  fn default() -> Self {
+    Self {
+      mean: None,
+      std_: None,
+    }
+  }
+}
+impl NormalizationOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<NormalizationOptions<'b>> {
+    let mean = self.mean.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let std_ = self.std_.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    NormalizationOptions::create(_fbb, &NormalizationOptionsArgs{
+      mean,
+      std_,
+    })
+  }
+}
 pub enum ProcessUnitOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -318,6 +519,20 @@ impl<'a> ProcessUnit<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> ProcessUnitT {
+    let options = match self.options_type() {
+      ProcessUnitOptions::NONE => ProcessUnitOptionsT::NONE,
+      ProcessUnitOptions::NormalizationOptions => ProcessUnitOptionsT::NormalizationOptions(alloc::boxed::Box::new(
+        self.options_as_normalization_options()
+            .expect("Invalid union table, expected `ProcessUnitOptions::NormalizationOptions`.")
+            .unpack()
+      )),
+      _ => ProcessUnitOptionsT::NONE,
+    };
+    ProcessUnitT {
+      options,
+    }
+  }
 
   #[inline]
   pub fn options_type(&self) -> ProcessUnitOptions {
@@ -428,6 +643,393 @@ impl ::core::fmt::Debug for ProcessUnit<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessUnitT {
+  pub options: ProcessUnitOptionsT,
+}
+impl Default for ProcessUnitT {
+  fn default() -> Self {
+    Self {
+      options: ProcessUnitOptionsT::NONE,
+    }
+  }
+}
+impl ProcessUnitT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<ProcessUnit<'b>> {
+    let options_type = self.options.process_unit_options_type();
+    let options = self.options.pack(_fbb);
+    ProcessUnit::create(_fbb, &ProcessUnitArgs{
+      options_type,
+      options,
+    })
+  }
+}
+pub enum AssociatedFileOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct AssociatedFile<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for AssociatedFile<'a> {
+  type Inner = AssociatedFile<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> AssociatedFile<'a> {
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TYPE_: ::flatbuffers::VOffsetT = 8;
+  pub const VT_LOCALE: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    AssociatedFile { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args AssociatedFileArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<AssociatedFile<'bldr>> {
+    let mut builder = AssociatedFileBuilder::new(_fbb);
+    if let Some(x) = args.locale { builder.add_locale(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.add_type_(args.type_);
+    builder.finish()
+  }
+
+  pub fn unpack(&self) -> AssociatedFileT {
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let description = self.description().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let type_ = self.type_();
+    let locale = self.locale().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    AssociatedFileT {
+      name,
+      description,
+      type_,
+      locale,
+    }
+  }
+
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(AssociatedFile::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(AssociatedFile::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn type_(&self) -> AssociatedFileType {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<AssociatedFileType>(AssociatedFile::VT_TYPE_, Some(AssociatedFileType::UNKNOWN)).unwrap()}
+  }
+  #[inline]
+  pub fn locale(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(AssociatedFile::VT_LOCALE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for AssociatedFile<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<AssociatedFileType>("type_", Self::VT_TYPE_, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("locale", Self::VT_LOCALE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct AssociatedFileArgs<'a> {
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub type_: AssociatedFileType,
+    pub locale: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for AssociatedFileArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    AssociatedFileArgs {
+      name: None,
+      description: None,
+      type_: AssociatedFileType::UNKNOWN,
+      locale: None,
+    }
+  }
+}
+
+pub struct AssociatedFileBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> AssociatedFileBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(AssociatedFile::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(AssociatedFile::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_type_(&mut self, type_: AssociatedFileType) {
+    self.fbb_.push_slot::<AssociatedFileType>(AssociatedFile::VT_TYPE_, type_, AssociatedFileType::UNKNOWN);
+  }
+  #[inline]
+  pub fn add_locale(&mut self, locale: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(AssociatedFile::VT_LOCALE, locale);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> AssociatedFileBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    AssociatedFileBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<AssociatedFile<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for AssociatedFile<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("AssociatedFile");
+      ds.field("name", &self.name());
+      ds.field("description", &self.description());
+      ds.field("type_", &self.type_());
+      ds.field("locale", &self.locale());
+      ds.finish()
+  }
+}
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssociatedFileT {
+  pub name: Option<alloc::string::String>,
+  pub description: Option<alloc::string::String>,
+  pub type_: AssociatedFileType,
+  pub locale: Option<alloc::string::String>,
+}
+impl Default for AssociatedFileT {
+  fn default() -> Self {
+    Self {
+      name: None,
+      description: None,
+      type_: AssociatedFileType::UNKNOWN,
+      locale: None,
+    }
+  }
+}
+impl AssociatedFileT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<AssociatedFile<'b>> {
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let description = self.description.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let type_ = self.type_;
+    let locale = self.locale.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    AssociatedFile::create(_fbb, &AssociatedFileArgs{
+      name,
+      description,
+      type_,
+      locale,
+    })
+  }
+}
+pub enum StatsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Stats<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Stats<'a> {
+  type Inner = Stats<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Stats<'a> {
+  pub const VT_MAX: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MIN: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Stats { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args StatsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Stats<'bldr>> {
+    let mut builder = StatsBuilder::new(_fbb);
+    if let Some(x) = args.min { builder.add_min(x); }
+    if let Some(x) = args.max { builder.add_max(x); }
+    builder.finish()
+  }
+
+  pub fn unpack(&self) -> StatsT {
+    let max = self.max().map(|x| {
+      x.into_iter().collect()
+    });
+    let min = self.min().map(|x| {
+      x.into_iter().collect()
+    });
+    StatsT {
+      max,
+      min,
+    }
+  }
+
+  #[inline]
+  pub fn max(&self) -> Option<::flatbuffers::Vector<'a, f32>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, f32>>>(Stats::VT_MAX, None)}
+  }
+  #[inline]
+  pub fn min(&self) -> Option<::flatbuffers::Vector<'a, f32>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, f32>>>(Stats::VT_MIN, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Stats<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, f32>>>("max", Self::VT_MAX, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, f32>>>("min", Self::VT_MIN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct StatsArgs<'a> {
+    pub max: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, f32>>>,
+    pub min: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, f32>>>,
+}
+impl<'a> Default for StatsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    StatsArgs {
+      max: None,
+      min: None,
+    }
+  }
+}
+
+pub struct StatsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> StatsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_max(&mut self, max: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , f32>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Stats::VT_MAX, max);
+  }
+  #[inline]
+  pub fn add_min(&mut self, min: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , f32>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Stats::VT_MIN, min);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> StatsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    StatsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Stats<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Stats<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Stats");
+      ds.field("max", &self.max());
+      ds.field("min", &self.min());
+      ds.finish()
+  }
+}
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsT {
+  pub max: Option<alloc::vec::Vec<f32>>,
+  pub min: Option<alloc::vec::Vec<f32>>,
+}
+impl Default for StatsT {
+  fn default() -> Self {
+    Self {
+      max: None,
+      min: None,
+    }
+  }
+}
+impl StatsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Stats<'b>> {
+    let max = self.max.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let min = self.min.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    Stats::create(_fbb, &StatsArgs{
+      max,
+      min,
+    })
+  }
+}
 pub enum TensorMetadataOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -449,6 +1051,8 @@ impl<'a> TensorMetadata<'a> {
   pub const VT_DIMENSION_NAMES: ::flatbuffers::VOffsetT = 8;
   pub const VT_CONTENT: ::flatbuffers::VOffsetT = 10;
   pub const VT_PROCESS_UNITS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_STATS: ::flatbuffers::VOffsetT = 14;
+  pub const VT_ASSOCIATED_FILES: ::flatbuffers::VOffsetT = 16;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -460,6 +1064,8 @@ impl<'a> TensorMetadata<'a> {
     args: &'args TensorMetadataArgs<'args>
   ) -> ::flatbuffers::WIPOffset<TensorMetadata<'bldr>> {
     let mut builder = TensorMetadataBuilder::new(_fbb);
+    if let Some(x) = args.associated_files { builder.add_associated_files(x); }
+    if let Some(x) = args.stats { builder.add_stats(x); }
     if let Some(x) = args.process_units { builder.add_process_units(x); }
     if let Some(x) = args.content { builder.add_content(x); }
     if let Some(x) = args.dimension_names { builder.add_dimension_names(x); }
@@ -468,6 +1074,38 @@ impl<'a> TensorMetadata<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> TensorMetadataT {
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let description = self.description().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let dimension_names = self.dimension_names().map(|x| {
+      x.iter().map(|s| alloc::string::ToString::to_string(s)).collect()
+    });
+    let content = self.content().map(|x| {
+      alloc::boxed::Box::new(x.unpack())
+    });
+    let process_units = self.process_units().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let stats = self.stats().map(|x| {
+      alloc::boxed::Box::new(x.unpack())
+    });
+    let associated_files = self.associated_files().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    TensorMetadataT {
+      name,
+      description,
+      dimension_names,
+      content,
+      process_units,
+      stats,
+      associated_files,
+    }
+  }
 
   #[inline]
   pub fn name(&self) -> Option<&'a str> {
@@ -504,6 +1142,20 @@ impl<'a> TensorMetadata<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ProcessUnit>>>>(TensorMetadata::VT_PROCESS_UNITS, None)}
   }
+  #[inline]
+  pub fn stats(&self) -> Option<Stats<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<Stats>>(TensorMetadata::VT_STATS, None)}
+  }
+  #[inline]
+  pub fn associated_files(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<AssociatedFile<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<AssociatedFile>>>>(TensorMetadata::VT_ASSOCIATED_FILES, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for TensorMetadata<'_> {
@@ -517,6 +1169,8 @@ impl ::flatbuffers::Verifiable for TensorMetadata<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("dimension_names", Self::VT_DIMENSION_NAMES, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<Content>>("content", Self::VT_CONTENT, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ProcessUnit>>>>("process_units", Self::VT_PROCESS_UNITS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<Stats>>("stats", Self::VT_STATS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<AssociatedFile>>>>("associated_files", Self::VT_ASSOCIATED_FILES, false)?
      .finish();
     Ok(())
   }
@@ -527,6 +1181,8 @@ pub struct TensorMetadataArgs<'a> {
     pub dimension_names: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
     pub content: Option<::flatbuffers::WIPOffset<Content<'a>>>,
     pub process_units: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ProcessUnit<'a>>>>>,
+    pub stats: Option<::flatbuffers::WIPOffset<Stats<'a>>>,
+    pub associated_files: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<AssociatedFile<'a>>>>>,
 }
 impl<'a> Default for TensorMetadataArgs<'a> {
   #[inline]
@@ -537,6 +1193,8 @@ impl<'a> Default for TensorMetadataArgs<'a> {
       dimension_names: None,
       content: None,
       process_units: None,
+      stats: None,
+      associated_files: None,
     }
   }
 }
@@ -567,6 +1225,14 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TensorMetadataBuilder<'a, 'b,
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TensorMetadata::VT_PROCESS_UNITS, process_units);
   }
   #[inline]
+  pub fn add_stats(&mut self, stats: ::flatbuffers::WIPOffset<Stats<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<Stats>>(TensorMetadata::VT_STATS, stats);
+  }
+  #[inline]
+  pub fn add_associated_files(&mut self, associated_files: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<AssociatedFile<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(TensorMetadata::VT_ASSOCIATED_FILES, associated_files);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TensorMetadataBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     TensorMetadataBuilder {
@@ -589,7 +1255,70 @@ impl ::core::fmt::Debug for TensorMetadata<'_> {
       ds.field("dimension_names", &self.dimension_names());
       ds.field("content", &self.content());
       ds.field("process_units", &self.process_units());
+      ds.field("stats", &self.stats());
+      ds.field("associated_files", &self.associated_files());
       ds.finish()
+  }
+}
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorMetadataT {
+  pub name: Option<alloc::string::String>,
+  pub description: Option<alloc::string::String>,
+  pub dimension_names: Option<alloc::vec::Vec<alloc::string::String>>,
+  pub content: Option<alloc::boxed::Box<ContentT>>,
+  pub process_units: Option<alloc::vec::Vec<ProcessUnitT>>,
+  pub stats: Option<alloc::boxed::Box<StatsT>>,
+  pub associated_files: Option<alloc::vec::Vec<AssociatedFileT>>,
+}
+impl Default for TensorMetadataT {
+  fn default() -> Self {
+    Self {
+      name: None,
+      description: None,
+      dimension_names: None,
+      content: None,
+      process_units: None,
+      stats: None,
+      associated_files: None,
+    }
+  }
+}
+impl TensorMetadataT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<TensorMetadata<'b>> {
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let description = self.description.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let dimension_names = self.dimension_names.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|s| _fbb.create_string(s)).collect();_fbb.create_vector(&w)
+    });
+    let content = self.content.as_ref().map(|x|{
+      x.pack(_fbb)
+    });
+    let process_units = self.process_units.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let stats = self.stats.as_ref().map(|x|{
+      x.pack(_fbb)
+    });
+    let associated_files = self.associated_files.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    TensorMetadata::create(_fbb, &TensorMetadataArgs{
+      name,
+      description,
+      dimension_names,
+      content,
+      process_units,
+      stats,
+      associated_files,
+    })
   }
 }
 pub enum SubGraphMetadataOffset {}
@@ -611,6 +1340,7 @@ impl<'a> SubGraphMetadata<'a> {
   pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
   pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 6;
   pub const VT_INPUT_TENSOR_METADATA: ::flatbuffers::VOffsetT = 8;
+  pub const VT_OUTPUT_TENSOR_METADATA: ::flatbuffers::VOffsetT = 10;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -622,12 +1352,33 @@ impl<'a> SubGraphMetadata<'a> {
     args: &'args SubGraphMetadataArgs<'args>
   ) -> ::flatbuffers::WIPOffset<SubGraphMetadata<'bldr>> {
     let mut builder = SubGraphMetadataBuilder::new(_fbb);
+    if let Some(x) = args.output_tensor_metadata { builder.add_output_tensor_metadata(x); }
     if let Some(x) = args.input_tensor_metadata { builder.add_input_tensor_metadata(x); }
     if let Some(x) = args.description { builder.add_description(x); }
     if let Some(x) = args.name { builder.add_name(x); }
     builder.finish()
   }
 
+  pub fn unpack(&self) -> SubGraphMetadataT {
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let description = self.description().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let input_tensor_metadata = self.input_tensor_metadata().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let output_tensor_metadata = self.output_tensor_metadata().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    SubGraphMetadataT {
+      name,
+      description,
+      input_tensor_metadata,
+      output_tensor_metadata,
+    }
+  }
 
   #[inline]
   pub fn name(&self) -> Option<&'a str> {
@@ -650,6 +1401,13 @@ impl<'a> SubGraphMetadata<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<TensorMetadata>>>>(SubGraphMetadata::VT_INPUT_TENSOR_METADATA, None)}
   }
+  #[inline]
+  pub fn output_tensor_metadata(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<TensorMetadata<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<TensorMetadata>>>>(SubGraphMetadata::VT_OUTPUT_TENSOR_METADATA, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for SubGraphMetadata<'_> {
@@ -661,6 +1419,7 @@ impl ::flatbuffers::Verifiable for SubGraphMetadata<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<TensorMetadata>>>>("input_tensor_metadata", Self::VT_INPUT_TENSOR_METADATA, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<TensorMetadata>>>>("output_tensor_metadata", Self::VT_OUTPUT_TENSOR_METADATA, false)?
      .finish();
     Ok(())
   }
@@ -669,6 +1428,7 @@ pub struct SubGraphMetadataArgs<'a> {
     pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub input_tensor_metadata: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<TensorMetadata<'a>>>>>,
+    pub output_tensor_metadata: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<TensorMetadata<'a>>>>>,
 }
 impl<'a> Default for SubGraphMetadataArgs<'a> {
   #[inline]
@@ -677,6 +1437,7 @@ impl<'a> Default for SubGraphMetadataArgs<'a> {
       name: None,
       description: None,
       input_tensor_metadata: None,
+      output_tensor_metadata: None,
     }
   }
 }
@@ -699,6 +1460,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SubGraphMetadataBuilder<'a, '
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SubGraphMetadata::VT_INPUT_TENSOR_METADATA, input_tensor_metadata);
   }
   #[inline]
+  pub fn add_output_tensor_metadata(&mut self, output_tensor_metadata: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<TensorMetadata<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SubGraphMetadata::VT_OUTPUT_TENSOR_METADATA, output_tensor_metadata);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SubGraphMetadataBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     SubGraphMetadataBuilder {
@@ -719,7 +1484,51 @@ impl ::core::fmt::Debug for SubGraphMetadata<'_> {
       ds.field("name", &self.name());
       ds.field("description", &self.description());
       ds.field("input_tensor_metadata", &self.input_tensor_metadata());
+      ds.field("output_tensor_metadata", &self.output_tensor_metadata());
       ds.finish()
+  }
+}
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubGraphMetadataT {
+  pub name: Option<alloc::string::String>,
+  pub description: Option<alloc::string::String>,
+  pub input_tensor_metadata: Option<alloc::vec::Vec<TensorMetadataT>>,
+  pub output_tensor_metadata: Option<alloc::vec::Vec<TensorMetadataT>>,
+}
+impl Default for SubGraphMetadataT {
+  fn default() -> Self {
+    Self {
+      name: None,
+      description: None,
+      input_tensor_metadata: None,
+      output_tensor_metadata: None,
+    }
+  }
+}
+impl SubGraphMetadataT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<SubGraphMetadata<'b>> {
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let description = self.description.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let input_tensor_metadata = self.input_tensor_metadata.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let output_tensor_metadata = self.output_tensor_metadata.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    SubGraphMetadata::create(_fbb, &SubGraphMetadataArgs{
+      name,
+      description,
+      input_tensor_metadata,
+      output_tensor_metadata,
+    })
   }
 }
 pub enum ModelMetadataOffset {}
@@ -742,6 +1551,10 @@ impl<'a> ModelMetadata<'a> {
   pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 6;
   pub const VT_VERSION: ::flatbuffers::VOffsetT = 8;
   pub const VT_SUBGRAPH_METADATA: ::flatbuffers::VOffsetT = 10;
+  pub const VT_AUTHOR: ::flatbuffers::VOffsetT = 12;
+  pub const VT_LICENSE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_ASSOCIATED_FILES: ::flatbuffers::VOffsetT = 16;
+  pub const VT_MIN_PARSER_VERSION: ::flatbuffers::VOffsetT = 18;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -753,6 +1566,10 @@ impl<'a> ModelMetadata<'a> {
     args: &'args ModelMetadataArgs<'args>
   ) -> ::flatbuffers::WIPOffset<ModelMetadata<'bldr>> {
     let mut builder = ModelMetadataBuilder::new(_fbb);
+    if let Some(x) = args.min_parser_version { builder.add_min_parser_version(x); }
+    if let Some(x) = args.associated_files { builder.add_associated_files(x); }
+    if let Some(x) = args.license { builder.add_license(x); }
+    if let Some(x) = args.author { builder.add_author(x); }
     if let Some(x) = args.subgraph_metadata { builder.add_subgraph_metadata(x); }
     if let Some(x) = args.version { builder.add_version(x); }
     if let Some(x) = args.description { builder.add_description(x); }
@@ -760,6 +1577,42 @@ impl<'a> ModelMetadata<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> ModelMetadataT {
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let description = self.description().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let version = self.version().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let subgraph_metadata = self.subgraph_metadata().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let author = self.author().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let license = self.license().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let associated_files = self.associated_files().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let min_parser_version = self.min_parser_version().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    ModelMetadataT {
+      name,
+      description,
+      version,
+      subgraph_metadata,
+      author,
+      license,
+      associated_files,
+      min_parser_version,
+    }
+  }
 
   #[inline]
   pub fn name(&self) -> Option<&'a str> {
@@ -789,6 +1642,34 @@ impl<'a> ModelMetadata<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<SubGraphMetadata>>>>(ModelMetadata::VT_SUBGRAPH_METADATA, None)}
   }
+  #[inline]
+  pub fn author(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ModelMetadata::VT_AUTHOR, None)}
+  }
+  #[inline]
+  pub fn license(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ModelMetadata::VT_LICENSE, None)}
+  }
+  #[inline]
+  pub fn associated_files(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<AssociatedFile<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<AssociatedFile>>>>(ModelMetadata::VT_ASSOCIATED_FILES, None)}
+  }
+  #[inline]
+  pub fn min_parser_version(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ModelMetadata::VT_MIN_PARSER_VERSION, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ModelMetadata<'_> {
@@ -801,6 +1682,10 @@ impl ::flatbuffers::Verifiable for ModelMetadata<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("version", Self::VT_VERSION, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<SubGraphMetadata>>>>("subgraph_metadata", Self::VT_SUBGRAPH_METADATA, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("author", Self::VT_AUTHOR, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("license", Self::VT_LICENSE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<AssociatedFile>>>>("associated_files", Self::VT_ASSOCIATED_FILES, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("min_parser_version", Self::VT_MIN_PARSER_VERSION, false)?
      .finish();
     Ok(())
   }
@@ -810,6 +1695,10 @@ pub struct ModelMetadataArgs<'a> {
     pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub version: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub subgraph_metadata: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<SubGraphMetadata<'a>>>>>,
+    pub author: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub license: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub associated_files: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<AssociatedFile<'a>>>>>,
+    pub min_parser_version: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for ModelMetadataArgs<'a> {
   #[inline]
@@ -819,6 +1708,10 @@ impl<'a> Default for ModelMetadataArgs<'a> {
       description: None,
       version: None,
       subgraph_metadata: None,
+      author: None,
+      license: None,
+      associated_files: None,
+      min_parser_version: None,
     }
   }
 }
@@ -845,6 +1738,22 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ModelMetadataBuilder<'a, 'b, 
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ModelMetadata::VT_SUBGRAPH_METADATA, subgraph_metadata);
   }
   #[inline]
+  pub fn add_author(&mut self, author: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ModelMetadata::VT_AUTHOR, author);
+  }
+  #[inline]
+  pub fn add_license(&mut self, license: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ModelMetadata::VT_LICENSE, license);
+  }
+  #[inline]
+  pub fn add_associated_files(&mut self, associated_files: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<AssociatedFile<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ModelMetadata::VT_ASSOCIATED_FILES, associated_files);
+  }
+  #[inline]
+  pub fn add_min_parser_version(&mut self, min_parser_version: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ModelMetadata::VT_MIN_PARSER_VERSION, min_parser_version);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ModelMetadataBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ModelMetadataBuilder {
@@ -866,7 +1775,78 @@ impl ::core::fmt::Debug for ModelMetadata<'_> {
       ds.field("description", &self.description());
       ds.field("version", &self.version());
       ds.field("subgraph_metadata", &self.subgraph_metadata());
+      ds.field("author", &self.author());
+      ds.field("license", &self.license());
+      ds.field("associated_files", &self.associated_files());
+      ds.field("min_parser_version", &self.min_parser_version());
       ds.finish()
+  }
+}
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMetadataT {
+  pub name: Option<alloc::string::String>,
+  pub description: Option<alloc::string::String>,
+  pub version: Option<alloc::string::String>,
+  pub subgraph_metadata: Option<alloc::vec::Vec<SubGraphMetadataT>>,
+  pub author: Option<alloc::string::String>,
+  pub license: Option<alloc::string::String>,
+  pub associated_files: Option<alloc::vec::Vec<AssociatedFileT>>,
+  pub min_parser_version: Option<alloc::string::String>,
+}
+impl Default for ModelMetadataT {
+  fn default() -> Self {
+    Self {
+      name: None,
+      description: None,
+      version: None,
+      subgraph_metadata: None,
+      author: None,
+      license: None,
+      associated_files: None,
+      min_parser_version: None,
+    }
+  }
+}
+impl ModelMetadataT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<ModelMetadata<'b>> {
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let description = self.description.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let version = self.version.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let subgraph_metadata = self.subgraph_metadata.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let author = self.author.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let license = self.license.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let associated_files = self.associated_files.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let min_parser_version = self.min_parser_version.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    ModelMetadata::create(_fbb, &ModelMetadataArgs{
+      name,
+      description,
+      version,
+      subgraph_metadata,
+      author,
+      license,
+      associated_files,
+      min_parser_version,
+    })
   }
 }
 #[inline]

@@ -13,6 +13,7 @@ mod recognise;
 mod structure;
 mod tensors;
 mod weights;
+pub(crate) mod writer;
 
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types, non_snake_case, deprecated, mismatched_lifetime_syntaxes, unsafe_op_in_unsafe_fn, missing_docs)]
 #[rustfmt::skip]
@@ -64,6 +65,9 @@ pub(crate) struct LoadedModel {
     pub quantization_emulated: bool,
     /// The integer form of the whole graph, when it has one the int8 model runs.
     pub quant: Option<GraphQuant>,
+    /// With the integer weights: the float weights of the head's layers after a DEQUANTIZE
+    /// ([`GraphQuant::float_head`]), which `integer` does not hold.
+    pub head_float: Vec<ConvWeights>,
 }
 
 /// Hex sha256 of `bytes`.
@@ -165,12 +169,25 @@ pub(crate) fn load_with(
             convs.iter().map(read).collect::<Result<Vec<_>>>()
         })
         .transpose()?;
+    let float_head = quant.as_ref().map_or(0, |q| q.float_head);
+    let integer_convs = convs.len() - float_head;
     let integer = (forms != Forms::Float && quant.is_some())
         .then(|| {
             let read = |c: &LoadedConv| weights::read_quant(&parsed[c.source.file], c);
-            convs.iter().map(read).collect::<Result<Vec<_>>>()
+            convs[..integer_convs]
+                .iter()
+                .map(read)
+                .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
+    // The float layers after an integer backbone, for the int8 model.
+    let head_float = match (&integer, float_head) {
+        (Some(_), 1..) => convs[integer_convs..]
+            .iter()
+            .map(|c| weights::read_float(&parsed[c.source.file], c))
+            .collect::<Result<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
     Ok(LoadedModel {
         config,
         arch,
@@ -184,6 +201,7 @@ pub(crate) fn load_with(
         bytes: files.iter().map(|f| f.len()).sum(),
         quantization_emulated,
         quant,
+        head_float,
     })
 }
 

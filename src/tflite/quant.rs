@@ -267,8 +267,8 @@ pub(crate) fn graph_quant(
     recognised: &Recognised,
     scaling: InputScaling,
 ) -> Option<GraphQuant> {
-    let convs: Vec<&QuantConv> = recognised
-        .convs
+    let integer = recognised.convs.len().checked_sub(found.float_head)?;
+    let convs: Vec<&QuantConv> = recognised.convs[..integer]
         .iter()
         .map(|c| c.quant.as_ref())
         .collect::<Option<_>>()?;
@@ -376,7 +376,8 @@ pub(crate) fn graph_quant(
         w.layer(l)?;
     }
     let pool = w.pool(found.pool)?;
-    for l in &found.head {
+    let integer_head = found.head.len() - found.float_head;
+    for l in &found.head[..integer_head] {
         w.layer(l)?;
     }
     if w.next != w.convs.len() {
@@ -403,7 +404,8 @@ pub(crate) fn graph_quant(
         adds,
         squeeze_excite,
         pool,
-        softmax,
+        softmax: if found.float_head > 0 { None } else { softmax },
+        float_head: found.float_head,
     })
 }
 /// Whether node `at` is a QUANTIZE.

@@ -517,6 +517,269 @@ impl<'a> ::flatbuffers::Verifiable for BuiltinOptions {
 impl ::flatbuffers::SimpleToVerifyInSlice for BuiltinOptions {}
 pub struct BuiltinOptionsUnionTableOffset {}
 
+#[allow(clippy::upper_case_acronyms)]
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuiltinOptionsT {
+  NONE,
+  Conv2DOptions(alloc::boxed::Box<Conv2DOptionsT>),
+  DepthwiseConv2DOptions(alloc::boxed::Box<DepthwiseConv2DOptionsT>),
+  Pool2DOptions(alloc::boxed::Box<Pool2DOptionsT>),
+  FullyConnectedOptions(alloc::boxed::Box<FullyConnectedOptionsT>),
+  SoftmaxOptions(alloc::boxed::Box<SoftmaxOptionsT>),
+  AddOptions(alloc::boxed::Box<AddOptionsT>),
+  ReshapeOptions(alloc::boxed::Box<ReshapeOptionsT>),
+  MulOptions(alloc::boxed::Box<MulOptionsT>),
+  ReducerOptions(alloc::boxed::Box<ReducerOptionsT>),
+  SubOptions(alloc::boxed::Box<SubOptionsT>),
+}
+impl Default for BuiltinOptionsT {
+  fn default() -> Self {
+    Self::NONE
+  }
+}
+impl BuiltinOptionsT {
+  pub fn builtin_options_type(&self) -> BuiltinOptions {
+    match self {
+      Self::NONE => BuiltinOptions::NONE,
+      Self::Conv2DOptions(_) => BuiltinOptions::Conv2DOptions,
+      Self::DepthwiseConv2DOptions(_) => BuiltinOptions::DepthwiseConv2DOptions,
+      Self::Pool2DOptions(_) => BuiltinOptions::Pool2DOptions,
+      Self::FullyConnectedOptions(_) => BuiltinOptions::FullyConnectedOptions,
+      Self::SoftmaxOptions(_) => BuiltinOptions::SoftmaxOptions,
+      Self::AddOptions(_) => BuiltinOptions::AddOptions,
+      Self::ReshapeOptions(_) => BuiltinOptions::ReshapeOptions,
+      Self::MulOptions(_) => BuiltinOptions::MulOptions,
+      Self::ReducerOptions(_) => BuiltinOptions::ReducerOptions,
+      Self::SubOptions(_) => BuiltinOptions::SubOptions,
+    }
+  }
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(&self, fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>) -> Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>> {
+    match self {
+      Self::NONE => None,
+      Self::Conv2DOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::DepthwiseConv2DOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::Pool2DOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::FullyConnectedOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::SoftmaxOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::AddOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::ReshapeOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::MulOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::ReducerOptions(v) => Some(v.pack(fbb).as_union_value()),
+      Self::SubOptions(v) => Some(v.pack(fbb).as_union_value()),
+    }
+  }
+  /// If the union variant matches, return the owned Conv2DOptionsT, setting the union to NONE.
+  pub fn take_conv_2_doptions(&mut self) -> Option<alloc::boxed::Box<Conv2DOptionsT>> {
+    if let Self::Conv2DOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::Conv2DOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the Conv2DOptionsT.
+  pub fn as_conv_2_doptions(&self) -> Option<&Conv2DOptionsT> {
+    if let Self::Conv2DOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the Conv2DOptionsT.
+  pub fn as_conv_2_doptions_mut(&mut self) -> Option<&mut Conv2DOptionsT> {
+    if let Self::Conv2DOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned DepthwiseConv2DOptionsT, setting the union to NONE.
+  pub fn take_depthwise_conv_2_doptions(&mut self) -> Option<alloc::boxed::Box<DepthwiseConv2DOptionsT>> {
+    if let Self::DepthwiseConv2DOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::DepthwiseConv2DOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the DepthwiseConv2DOptionsT.
+  pub fn as_depthwise_conv_2_doptions(&self) -> Option<&DepthwiseConv2DOptionsT> {
+    if let Self::DepthwiseConv2DOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the DepthwiseConv2DOptionsT.
+  pub fn as_depthwise_conv_2_doptions_mut(&mut self) -> Option<&mut DepthwiseConv2DOptionsT> {
+    if let Self::DepthwiseConv2DOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned Pool2DOptionsT, setting the union to NONE.
+  pub fn take_pool_2_doptions(&mut self) -> Option<alloc::boxed::Box<Pool2DOptionsT>> {
+    if let Self::Pool2DOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::Pool2DOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the Pool2DOptionsT.
+  pub fn as_pool_2_doptions(&self) -> Option<&Pool2DOptionsT> {
+    if let Self::Pool2DOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the Pool2DOptionsT.
+  pub fn as_pool_2_doptions_mut(&mut self) -> Option<&mut Pool2DOptionsT> {
+    if let Self::Pool2DOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned FullyConnectedOptionsT, setting the union to NONE.
+  pub fn take_fully_connected_options(&mut self) -> Option<alloc::boxed::Box<FullyConnectedOptionsT>> {
+    if let Self::FullyConnectedOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::FullyConnectedOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the FullyConnectedOptionsT.
+  pub fn as_fully_connected_options(&self) -> Option<&FullyConnectedOptionsT> {
+    if let Self::FullyConnectedOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the FullyConnectedOptionsT.
+  pub fn as_fully_connected_options_mut(&mut self) -> Option<&mut FullyConnectedOptionsT> {
+    if let Self::FullyConnectedOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned SoftmaxOptionsT, setting the union to NONE.
+  pub fn take_softmax_options(&mut self) -> Option<alloc::boxed::Box<SoftmaxOptionsT>> {
+    if let Self::SoftmaxOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::SoftmaxOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the SoftmaxOptionsT.
+  pub fn as_softmax_options(&self) -> Option<&SoftmaxOptionsT> {
+    if let Self::SoftmaxOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the SoftmaxOptionsT.
+  pub fn as_softmax_options_mut(&mut self) -> Option<&mut SoftmaxOptionsT> {
+    if let Self::SoftmaxOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned AddOptionsT, setting the union to NONE.
+  pub fn take_add_options(&mut self) -> Option<alloc::boxed::Box<AddOptionsT>> {
+    if let Self::AddOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::AddOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the AddOptionsT.
+  pub fn as_add_options(&self) -> Option<&AddOptionsT> {
+    if let Self::AddOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the AddOptionsT.
+  pub fn as_add_options_mut(&mut self) -> Option<&mut AddOptionsT> {
+    if let Self::AddOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned ReshapeOptionsT, setting the union to NONE.
+  pub fn take_reshape_options(&mut self) -> Option<alloc::boxed::Box<ReshapeOptionsT>> {
+    if let Self::ReshapeOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::ReshapeOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the ReshapeOptionsT.
+  pub fn as_reshape_options(&self) -> Option<&ReshapeOptionsT> {
+    if let Self::ReshapeOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the ReshapeOptionsT.
+  pub fn as_reshape_options_mut(&mut self) -> Option<&mut ReshapeOptionsT> {
+    if let Self::ReshapeOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned MulOptionsT, setting the union to NONE.
+  pub fn take_mul_options(&mut self) -> Option<alloc::boxed::Box<MulOptionsT>> {
+    if let Self::MulOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::MulOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the MulOptionsT.
+  pub fn as_mul_options(&self) -> Option<&MulOptionsT> {
+    if let Self::MulOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the MulOptionsT.
+  pub fn as_mul_options_mut(&mut self) -> Option<&mut MulOptionsT> {
+    if let Self::MulOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned ReducerOptionsT, setting the union to NONE.
+  pub fn take_reducer_options(&mut self) -> Option<alloc::boxed::Box<ReducerOptionsT>> {
+    if let Self::ReducerOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::ReducerOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the ReducerOptionsT.
+  pub fn as_reducer_options(&self) -> Option<&ReducerOptionsT> {
+    if let Self::ReducerOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the ReducerOptionsT.
+  pub fn as_reducer_options_mut(&mut self) -> Option<&mut ReducerOptionsT> {
+    if let Self::ReducerOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+  /// If the union variant matches, return the owned SubOptionsT, setting the union to NONE.
+  pub fn take_sub_options(&mut self) -> Option<alloc::boxed::Box<SubOptionsT>> {
+    if let Self::SubOptions(_) = self {
+      let v = ::core::mem::replace(self, Self::NONE);
+      if let Self::SubOptions(w) = v {
+        Some(w)
+      } else {
+        unreachable!()
+      }
+    } else {
+      None
+    }
+  }
+  /// If the union variant matches, return a reference to the SubOptionsT.
+  pub fn as_sub_options(&self) -> Option<&SubOptionsT> {
+    if let Self::SubOptions(v) = self { Some(v.as_ref()) } else { None }
+  }
+  /// If the union variant matches, return a mutable reference to the SubOptionsT.
+  pub fn as_sub_options_mut(&mut self) -> Option<&mut SubOptionsT> {
+    if let Self::SubOptions(v) = self { Some(v.as_mut()) } else { None }
+  }
+}
 pub enum QuantizationParametersOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -557,6 +820,28 @@ impl<'a> QuantizationParameters<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> QuantizationParametersT {
+    let min = self.min().map(|x| {
+      x.into_iter().collect()
+    });
+    let max = self.max().map(|x| {
+      x.into_iter().collect()
+    });
+    let scale = self.scale().map(|x| {
+      x.into_iter().collect()
+    });
+    let zero_point = self.zero_point().map(|x| {
+      x.into_iter().collect()
+    });
+    let quantized_dimension = self.quantized_dimension();
+    QuantizationParametersT {
+      min,
+      max,
+      scale,
+      zero_point,
+      quantized_dimension,
+    }
+  }
 
   #[inline]
   pub fn min(&self) -> Option<::flatbuffers::Vector<'a, f32>> {
@@ -681,6 +966,53 @@ impl ::core::fmt::Debug for QuantizationParameters<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizationParametersT {
+  pub min: Option<alloc::vec::Vec<f32>>,
+  pub max: Option<alloc::vec::Vec<f32>>,
+  pub scale: Option<alloc::vec::Vec<f32>>,
+  pub zero_point: Option<alloc::vec::Vec<i64>>,
+  pub quantized_dimension: i32,
+}
+impl Default for QuantizationParametersT {
+  fn default() -> Self {
+    Self {
+      min: None,
+      max: None,
+      scale: None,
+      zero_point: None,
+      quantized_dimension: 0,
+    }
+  }
+}
+impl QuantizationParametersT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<QuantizationParameters<'b>> {
+    let min = self.min.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let max = self.max.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let scale = self.scale.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let zero_point = self.zero_point.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let quantized_dimension = self.quantized_dimension;
+    QuantizationParameters::create(_fbb, &QuantizationParametersArgs{
+      min,
+      max,
+      scale,
+      zero_point,
+      quantized_dimension,
+    })
+  }
+}
 pub enum TensorOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -721,6 +1053,26 @@ impl<'a> Tensor<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> TensorT {
+    let shape = self.shape().map(|x| {
+      x.into_iter().collect()
+    });
+    let type_ = self.type_();
+    let buffer = self.buffer();
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let quantization = self.quantization().map(|x| {
+      alloc::boxed::Box::new(x.unpack())
+    });
+    TensorT {
+      shape,
+      type_,
+      buffer,
+      name,
+      quantization,
+    }
+  }
 
   #[inline]
   pub fn shape(&self) -> Option<::flatbuffers::Vector<'a, i32>> {
@@ -845,6 +1197,51 @@ impl ::core::fmt::Debug for Tensor<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorT {
+  pub shape: Option<alloc::vec::Vec<i32>>,
+  pub type_: TensorType,
+  pub buffer: u32,
+  pub name: Option<alloc::string::String>,
+  pub quantization: Option<alloc::boxed::Box<QuantizationParametersT>>,
+}
+impl Default for TensorT {
+  fn default() -> Self {
+    Self {
+      shape: None,
+      type_: TensorType::FLOAT32,
+      buffer: 0,
+      name: None,
+      quantization: None,
+    }
+  }
+}
+impl TensorT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Tensor<'b>> {
+    let shape = self.shape.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let type_ = self.type_;
+    let buffer = self.buffer;
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let quantization = self.quantization.as_ref().map(|x|{
+      x.pack(_fbb)
+    });
+    Tensor::create(_fbb, &TensorArgs{
+      shape,
+      type_,
+      buffer,
+      name,
+      quantization,
+    })
+  }
+}
 pub enum Conv2DOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -887,6 +1284,22 @@ impl<'a> Conv2DOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> Conv2DOptionsT {
+    let padding = self.padding();
+    let stride_w = self.stride_w();
+    let stride_h = self.stride_h();
+    let fused_activation_function = self.fused_activation_function();
+    let dilation_w_factor = self.dilation_w_factor();
+    let dilation_h_factor = self.dilation_h_factor();
+    Conv2DOptionsT {
+      padding,
+      stride_w,
+      stride_h,
+      fused_activation_function,
+      dilation_w_factor,
+      dilation_h_factor,
+    }
+  }
 
   #[inline]
   pub fn padding(&self) -> Padding {
@@ -1026,6 +1439,49 @@ impl ::core::fmt::Debug for Conv2DOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2DOptionsT {
+  pub padding: Padding,
+  pub stride_w: i32,
+  pub stride_h: i32,
+  pub fused_activation_function: ActivationFunctionType,
+  pub dilation_w_factor: i32,
+  pub dilation_h_factor: i32,
+}
+impl Default for Conv2DOptionsT {
+  fn default() -> Self {
+    Self {
+      padding: Padding::SAME,
+      stride_w: 0,
+      stride_h: 0,
+      fused_activation_function: ActivationFunctionType::NONE,
+      dilation_w_factor: 1,
+      dilation_h_factor: 1,
+    }
+  }
+}
+impl Conv2DOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Conv2DOptions<'b>> {
+    let padding = self.padding;
+    let stride_w = self.stride_w;
+    let stride_h = self.stride_h;
+    let fused_activation_function = self.fused_activation_function;
+    let dilation_w_factor = self.dilation_w_factor;
+    let dilation_h_factor = self.dilation_h_factor;
+    Conv2DOptions::create(_fbb, &Conv2DOptionsArgs{
+      padding,
+      stride_w,
+      stride_h,
+      fused_activation_function,
+      dilation_w_factor,
+      dilation_h_factor,
+    })
+  }
+}
 pub enum DepthwiseConv2DOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1070,6 +1526,24 @@ impl<'a> DepthwiseConv2DOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> DepthwiseConv2DOptionsT {
+    let padding = self.padding();
+    let stride_w = self.stride_w();
+    let stride_h = self.stride_h();
+    let depth_multiplier = self.depth_multiplier();
+    let fused_activation_function = self.fused_activation_function();
+    let dilation_w_factor = self.dilation_w_factor();
+    let dilation_h_factor = self.dilation_h_factor();
+    DepthwiseConv2DOptionsT {
+      padding,
+      stride_w,
+      stride_h,
+      depth_multiplier,
+      fused_activation_function,
+      dilation_w_factor,
+      dilation_h_factor,
+    }
+  }
 
   #[inline]
   pub fn padding(&self) -> Padding {
@@ -1224,6 +1698,53 @@ impl ::core::fmt::Debug for DepthwiseConv2DOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepthwiseConv2DOptionsT {
+  pub padding: Padding,
+  pub stride_w: i32,
+  pub stride_h: i32,
+  pub depth_multiplier: i32,
+  pub fused_activation_function: ActivationFunctionType,
+  pub dilation_w_factor: i32,
+  pub dilation_h_factor: i32,
+}
+impl Default for DepthwiseConv2DOptionsT {
+  fn default() -> Self {
+    Self {
+      padding: Padding::SAME,
+      stride_w: 0,
+      stride_h: 0,
+      depth_multiplier: 0,
+      fused_activation_function: ActivationFunctionType::NONE,
+      dilation_w_factor: 1,
+      dilation_h_factor: 1,
+    }
+  }
+}
+impl DepthwiseConv2DOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<DepthwiseConv2DOptions<'b>> {
+    let padding = self.padding;
+    let stride_w = self.stride_w;
+    let stride_h = self.stride_h;
+    let depth_multiplier = self.depth_multiplier;
+    let fused_activation_function = self.fused_activation_function;
+    let dilation_w_factor = self.dilation_w_factor;
+    let dilation_h_factor = self.dilation_h_factor;
+    DepthwiseConv2DOptions::create(_fbb, &DepthwiseConv2DOptionsArgs{
+      padding,
+      stride_w,
+      stride_h,
+      depth_multiplier,
+      fused_activation_function,
+      dilation_w_factor,
+      dilation_h_factor,
+    })
+  }
+}
 pub enum Pool2DOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1266,6 +1787,22 @@ impl<'a> Pool2DOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> Pool2DOptionsT {
+    let padding = self.padding();
+    let stride_w = self.stride_w();
+    let stride_h = self.stride_h();
+    let filter_width = self.filter_width();
+    let filter_height = self.filter_height();
+    let fused_activation_function = self.fused_activation_function();
+    Pool2DOptionsT {
+      padding,
+      stride_w,
+      stride_h,
+      filter_width,
+      filter_height,
+      fused_activation_function,
+    }
+  }
 
   #[inline]
   pub fn padding(&self) -> Padding {
@@ -1405,6 +1942,49 @@ impl ::core::fmt::Debug for Pool2DOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool2DOptionsT {
+  pub padding: Padding,
+  pub stride_w: i32,
+  pub stride_h: i32,
+  pub filter_width: i32,
+  pub filter_height: i32,
+  pub fused_activation_function: ActivationFunctionType,
+}
+impl Default for Pool2DOptionsT {
+  fn default() -> Self {
+    Self {
+      padding: Padding::SAME,
+      stride_w: 0,
+      stride_h: 0,
+      filter_width: 0,
+      filter_height: 0,
+      fused_activation_function: ActivationFunctionType::NONE,
+    }
+  }
+}
+impl Pool2DOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Pool2DOptions<'b>> {
+    let padding = self.padding;
+    let stride_w = self.stride_w;
+    let stride_h = self.stride_h;
+    let filter_width = self.filter_width;
+    let filter_height = self.filter_height;
+    let fused_activation_function = self.fused_activation_function;
+    Pool2DOptions::create(_fbb, &Pool2DOptionsArgs{
+      padding,
+      stride_w,
+      stride_h,
+      filter_width,
+      filter_height,
+      fused_activation_function,
+    })
+  }
+}
 pub enum FullyConnectedOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1443,6 +2023,18 @@ impl<'a> FullyConnectedOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> FullyConnectedOptionsT {
+    let fused_activation_function = self.fused_activation_function();
+    let weights_format = self.weights_format();
+    let keep_num_dims = self.keep_num_dims();
+    let asymmetric_quantize_inputs = self.asymmetric_quantize_inputs();
+    FullyConnectedOptionsT {
+      fused_activation_function,
+      weights_format,
+      keep_num_dims,
+      asymmetric_quantize_inputs,
+    }
+  }
 
   #[inline]
   pub fn fused_activation_function(&self) -> ActivationFunctionType {
@@ -1552,6 +2144,41 @@ impl ::core::fmt::Debug for FullyConnectedOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullyConnectedOptionsT {
+  pub fused_activation_function: ActivationFunctionType,
+  pub weights_format: FullyConnectedOptionsWeightsFormat,
+  pub keep_num_dims: bool,
+  pub asymmetric_quantize_inputs: bool,
+}
+impl Default for FullyConnectedOptionsT {
+  fn default() -> Self {
+    Self {
+      fused_activation_function: ActivationFunctionType::NONE,
+      weights_format: FullyConnectedOptionsWeightsFormat::DEFAULT,
+      keep_num_dims: false,
+      asymmetric_quantize_inputs: false,
+    }
+  }
+}
+impl FullyConnectedOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<FullyConnectedOptions<'b>> {
+    let fused_activation_function = self.fused_activation_function;
+    let weights_format = self.weights_format;
+    let keep_num_dims = self.keep_num_dims;
+    let asymmetric_quantize_inputs = self.asymmetric_quantize_inputs;
+    FullyConnectedOptions::create(_fbb, &FullyConnectedOptionsArgs{
+      fused_activation_function,
+      weights_format,
+      keep_num_dims,
+      asymmetric_quantize_inputs,
+    })
+  }
+}
 pub enum SoftmaxOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1584,6 +2211,12 @@ impl<'a> SoftmaxOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> SoftmaxOptionsT {
+    let beta = self.beta();
+    SoftmaxOptionsT {
+      beta,
+    }
+  }
 
   #[inline]
   pub fn beta(&self) -> f32 {
@@ -1648,6 +2281,29 @@ impl ::core::fmt::Debug for SoftmaxOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoftmaxOptionsT {
+  pub beta: f32,
+}
+impl Default for SoftmaxOptionsT {
+  fn default() -> Self {
+    Self {
+      beta: 0.0,
+    }
+  }
+}
+impl SoftmaxOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<SoftmaxOptions<'b>> {
+    let beta = self.beta;
+    SoftmaxOptions::create(_fbb, &SoftmaxOptionsArgs{
+      beta,
+    })
+  }
+}
 pub enum AddOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1680,6 +2336,12 @@ impl<'a> AddOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> AddOptionsT {
+    let fused_activation_function = self.fused_activation_function();
+    AddOptionsT {
+      fused_activation_function,
+    }
+  }
 
   #[inline]
   pub fn fused_activation_function(&self) -> ActivationFunctionType {
@@ -1744,6 +2406,29 @@ impl ::core::fmt::Debug for AddOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddOptionsT {
+  pub fused_activation_function: ActivationFunctionType,
+}
+impl Default for AddOptionsT {
+  fn default() -> Self {
+    Self {
+      fused_activation_function: ActivationFunctionType::NONE,
+    }
+  }
+}
+impl AddOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<AddOptions<'b>> {
+    let fused_activation_function = self.fused_activation_function;
+    AddOptions::create(_fbb, &AddOptionsArgs{
+      fused_activation_function,
+    })
+  }
+}
 pub enum MulOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1776,6 +2461,12 @@ impl<'a> MulOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> MulOptionsT {
+    let fused_activation_function = self.fused_activation_function();
+    MulOptionsT {
+      fused_activation_function,
+    }
+  }
 
   #[inline]
   pub fn fused_activation_function(&self) -> ActivationFunctionType {
@@ -1840,6 +2531,29 @@ impl ::core::fmt::Debug for MulOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct MulOptionsT {
+  pub fused_activation_function: ActivationFunctionType,
+}
+impl Default for MulOptionsT {
+  fn default() -> Self {
+    Self {
+      fused_activation_function: ActivationFunctionType::NONE,
+    }
+  }
+}
+impl MulOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<MulOptions<'b>> {
+    let fused_activation_function = self.fused_activation_function;
+    MulOptions::create(_fbb, &MulOptionsArgs{
+      fused_activation_function,
+    })
+  }
+}
 pub enum ReshapeOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1872,6 +2586,14 @@ impl<'a> ReshapeOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> ReshapeOptionsT {
+    let new_shape = self.new_shape().map(|x| {
+      x.into_iter().collect()
+    });
+    ReshapeOptionsT {
+      new_shape,
+    }
+  }
 
   #[inline]
   pub fn new_shape(&self) -> Option<::flatbuffers::Vector<'a, i32>> {
@@ -1936,6 +2658,31 @@ impl ::core::fmt::Debug for ReshapeOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshapeOptionsT {
+  pub new_shape: Option<alloc::vec::Vec<i32>>,
+}
+impl Default for ReshapeOptionsT {
+  fn default() -> Self {
+    Self {
+      new_shape: None,
+    }
+  }
+}
+impl ReshapeOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<ReshapeOptions<'b>> {
+    let new_shape = self.new_shape.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    ReshapeOptions::create(_fbb, &ReshapeOptionsArgs{
+      new_shape,
+    })
+  }
+}
 pub enum ReducerOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -1968,6 +2715,12 @@ impl<'a> ReducerOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> ReducerOptionsT {
+    let keep_dims = self.keep_dims();
+    ReducerOptionsT {
+      keep_dims,
+    }
+  }
 
   #[inline]
   pub fn keep_dims(&self) -> bool {
@@ -2032,6 +2785,29 @@ impl ::core::fmt::Debug for ReducerOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReducerOptionsT {
+  pub keep_dims: bool,
+}
+impl Default for ReducerOptionsT {
+  fn default() -> Self {
+    Self {
+      keep_dims: false,
+    }
+  }
+}
+impl ReducerOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<ReducerOptions<'b>> {
+    let keep_dims = self.keep_dims;
+    ReducerOptions::create(_fbb, &ReducerOptionsArgs{
+      keep_dims,
+    })
+  }
+}
 pub enum SubOptionsOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2064,6 +2840,12 @@ impl<'a> SubOptions<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> SubOptionsT {
+    let fused_activation_function = self.fused_activation_function();
+    SubOptionsT {
+      fused_activation_function,
+    }
+  }
 
   #[inline]
   pub fn fused_activation_function(&self) -> ActivationFunctionType {
@@ -2128,6 +2910,29 @@ impl ::core::fmt::Debug for SubOptions<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubOptionsT {
+  pub fused_activation_function: ActivationFunctionType,
+}
+impl Default for SubOptionsT {
+  fn default() -> Self {
+    Self {
+      fused_activation_function: ActivationFunctionType::NONE,
+    }
+  }
+}
+impl SubOptionsT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<SubOptions<'b>> {
+    let fused_activation_function = self.fused_activation_function;
+    SubOptions::create(_fbb, &SubOptionsArgs{
+      fused_activation_function,
+    })
+  }
+}
 pub enum OperatorCodeOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2166,6 +2971,20 @@ impl<'a> OperatorCode<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> OperatorCodeT {
+    let deprecated_builtin_code = self.deprecated_builtin_code();
+    let custom_code = self.custom_code().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let version = self.version();
+    let builtin_code = self.builtin_code();
+    OperatorCodeT {
+      deprecated_builtin_code,
+      custom_code,
+      version,
+      builtin_code,
+    }
+  }
 
   #[inline]
   pub fn deprecated_builtin_code(&self) -> i8 {
@@ -2275,6 +3094,43 @@ impl ::core::fmt::Debug for OperatorCode<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorCodeT {
+  pub deprecated_builtin_code: i8,
+  pub custom_code: Option<alloc::string::String>,
+  pub version: i32,
+  pub builtin_code: i32,
+}
+impl Default for OperatorCodeT {
+  fn default() -> Self {
+    Self {
+      deprecated_builtin_code: 0,
+      custom_code: None,
+      version: 1,
+      builtin_code: 0,
+    }
+  }
+}
+impl OperatorCodeT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<OperatorCode<'b>> {
+    let deprecated_builtin_code = self.deprecated_builtin_code;
+    let custom_code = self.custom_code.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let version = self.version;
+    let builtin_code = self.builtin_code;
+    OperatorCode::create(_fbb, &OperatorCodeArgs{
+      deprecated_builtin_code,
+      custom_code,
+      version,
+      builtin_code,
+    })
+  }
+}
 pub enum OperatorOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2315,6 +3171,75 @@ impl<'a> Operator<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> OperatorT {
+    let opcode_index = self.opcode_index();
+    let inputs = self.inputs().map(|x| {
+      x.into_iter().collect()
+    });
+    let outputs = self.outputs().map(|x| {
+      x.into_iter().collect()
+    });
+    let builtin_options = match self.builtin_options_type() {
+      BuiltinOptions::NONE => BuiltinOptionsT::NONE,
+      BuiltinOptions::Conv2DOptions => BuiltinOptionsT::Conv2DOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_conv_2_doptions()
+            .expect("Invalid union table, expected `BuiltinOptions::Conv2DOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::DepthwiseConv2DOptions => BuiltinOptionsT::DepthwiseConv2DOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_depthwise_conv_2_doptions()
+            .expect("Invalid union table, expected `BuiltinOptions::DepthwiseConv2DOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::Pool2DOptions => BuiltinOptionsT::Pool2DOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_pool_2_doptions()
+            .expect("Invalid union table, expected `BuiltinOptions::Pool2DOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::FullyConnectedOptions => BuiltinOptionsT::FullyConnectedOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_fully_connected_options()
+            .expect("Invalid union table, expected `BuiltinOptions::FullyConnectedOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::SoftmaxOptions => BuiltinOptionsT::SoftmaxOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_softmax_options()
+            .expect("Invalid union table, expected `BuiltinOptions::SoftmaxOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::AddOptions => BuiltinOptionsT::AddOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_add_options()
+            .expect("Invalid union table, expected `BuiltinOptions::AddOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::ReshapeOptions => BuiltinOptionsT::ReshapeOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_reshape_options()
+            .expect("Invalid union table, expected `BuiltinOptions::ReshapeOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::MulOptions => BuiltinOptionsT::MulOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_mul_options()
+            .expect("Invalid union table, expected `BuiltinOptions::MulOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::ReducerOptions => BuiltinOptionsT::ReducerOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_reducer_options()
+            .expect("Invalid union table, expected `BuiltinOptions::ReducerOptions`.")
+            .unpack()
+      )),
+      BuiltinOptions::SubOptions => BuiltinOptionsT::SubOptions(alloc::boxed::Box::new(
+        self.builtin_options_as_sub_options()
+            .expect("Invalid union table, expected `BuiltinOptions::SubOptions`.")
+            .unpack()
+      )),
+      _ => BuiltinOptionsT::NONE,
+    };
+    OperatorT {
+      opcode_index,
+      inputs,
+      outputs,
+      builtin_options,
+    }
+  }
 
   #[inline]
   pub fn opcode_index(&self) -> u32 {
@@ -2677,6 +3602,47 @@ impl ::core::fmt::Debug for Operator<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorT {
+  pub opcode_index: u32,
+  pub inputs: Option<alloc::vec::Vec<i32>>,
+  pub outputs: Option<alloc::vec::Vec<i32>>,
+  pub builtin_options: BuiltinOptionsT,
+}
+impl Default for OperatorT {
+  fn default() -> Self {
+    Self {
+      opcode_index: 0,
+      inputs: None,
+      outputs: None,
+      builtin_options: BuiltinOptionsT::NONE,
+    }
+  }
+}
+impl OperatorT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Operator<'b>> {
+    let opcode_index = self.opcode_index;
+    let inputs = self.inputs.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let outputs = self.outputs.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let builtin_options_type = self.builtin_options.builtin_options_type();
+    let builtin_options = self.builtin_options.pack(_fbb);
+    Operator::create(_fbb, &OperatorArgs{
+      opcode_index,
+      inputs,
+      outputs,
+      builtin_options_type,
+      builtin_options,
+    })
+  }
+}
 pub enum SubGraphOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2717,6 +3683,30 @@ impl<'a> SubGraph<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> SubGraphT {
+    let tensors = self.tensors().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let inputs = self.inputs().map(|x| {
+      x.into_iter().collect()
+    });
+    let outputs = self.outputs().map(|x| {
+      x.into_iter().collect()
+    });
+    let operators = self.operators().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    SubGraphT {
+      tensors,
+      inputs,
+      outputs,
+      operators,
+      name,
+    }
+  }
 
   #[inline]
   pub fn tensors(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Tensor<'a>>>> {
@@ -2841,6 +3831,55 @@ impl ::core::fmt::Debug for SubGraph<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubGraphT {
+  pub tensors: Option<alloc::vec::Vec<TensorT>>,
+  pub inputs: Option<alloc::vec::Vec<i32>>,
+  pub outputs: Option<alloc::vec::Vec<i32>>,
+  pub operators: Option<alloc::vec::Vec<OperatorT>>,
+  pub name: Option<alloc::string::String>,
+}
+impl Default for SubGraphT {
+  fn default() -> Self {
+    Self {
+      tensors: None,
+      inputs: None,
+      outputs: None,
+      operators: None,
+      name: None,
+    }
+  }
+}
+impl SubGraphT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<SubGraph<'b>> {
+    let tensors = self.tensors.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let inputs = self.inputs.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let outputs = self.outputs.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let operators = self.operators.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    SubGraph::create(_fbb, &SubGraphArgs{
+      tensors,
+      inputs,
+      outputs,
+      operators,
+      name,
+    })
+  }
+}
 pub enum BufferOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -2877,6 +3916,18 @@ impl<'a> Buffer<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> BufferT {
+    let data = self.data().map(|x| {
+      x.into_iter().collect()
+    });
+    let offset = self.offset();
+    let size = self.size();
+    BufferT {
+      data,
+      offset,
+      size,
+    }
+  }
 
   #[inline]
   pub fn data(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
@@ -2971,6 +4022,39 @@ impl ::core::fmt::Debug for Buffer<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferT {
+  pub data: Option<alloc::vec::Vec<u8>>,
+  pub offset: u64,
+  pub size: u64,
+}
+impl Default for BufferT {
+  fn default() -> Self {
+    Self {
+      data: None,
+      offset: 0,
+      size: 0,
+    }
+  }
+}
+impl BufferT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Buffer<'b>> {
+    let data = self.data.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let offset = self.offset;
+    let size = self.size;
+    Buffer::create(_fbb, &BufferArgs{
+      data,
+      offset,
+      size,
+    })
+  }
+}
 pub enum MetadataOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -3005,6 +4089,16 @@ impl<'a> Metadata<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> MetadataT {
+    let name = self.name().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let buffer = self.buffer();
+    MetadataT {
+      name,
+      buffer,
+    }
+  }
 
   #[inline]
   pub fn name(&self) -> Option<&'a str> {
@@ -3084,6 +4178,35 @@ impl ::core::fmt::Debug for Metadata<'_> {
       ds.finish()
   }
 }
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataT {
+  pub name: Option<alloc::string::String>,
+  pub buffer: u32,
+}
+impl Default for MetadataT {
+  fn default() -> Self {
+    Self {
+      name: None,
+      buffer: 0,
+    }
+  }
+}
+impl MetadataT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Metadata<'b>> {
+    let name = self.name.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let buffer = self.buffer;
+    Metadata::create(_fbb, &MetadataArgs{
+      name,
+      buffer,
+    })
+  }
+}
 pub enum ModelOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -3128,6 +4251,36 @@ impl<'a> Model<'a> {
     builder.finish()
   }
 
+  pub fn unpack(&self) -> ModelT {
+    let version = self.version();
+    let operator_codes = self.operator_codes().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let subgraphs = self.subgraphs().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let description = self.description().map(|x| {
+      alloc::string::ToString::to_string(x)
+    });
+    let buffers = self.buffers().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    let metadata_buffer = self.metadata_buffer().map(|x| {
+      x.into_iter().collect()
+    });
+    let metadata = self.metadata().map(|x| {
+      x.iter().map(|t| t.unpack()).collect()
+    });
+    ModelT {
+      version,
+      operator_codes,
+      subgraphs,
+      description,
+      buffers,
+      metadata_buffer,
+      metadata,
+    }
+  }
 
   #[inline]
   pub fn version(&self) -> u32 {
@@ -3280,6 +4433,65 @@ impl ::core::fmt::Debug for Model<'_> {
       ds.field("metadata_buffer", &self.metadata_buffer());
       ds.field("metadata", &self.metadata());
       ds.finish()
+  }
+}
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelT {
+  pub version: u32,
+  pub operator_codes: Option<alloc::vec::Vec<OperatorCodeT>>,
+  pub subgraphs: Option<alloc::vec::Vec<SubGraphT>>,
+  pub description: Option<alloc::string::String>,
+  pub buffers: Option<alloc::vec::Vec<BufferT>>,
+  pub metadata_buffer: Option<alloc::vec::Vec<i32>>,
+  pub metadata: Option<alloc::vec::Vec<MetadataT>>,
+}
+impl Default for ModelT {
+  fn default() -> Self {
+    Self {
+      version: 0,
+      operator_codes: None,
+      subgraphs: None,
+      description: None,
+      buffers: None,
+      metadata_buffer: None,
+      metadata: None,
+    }
+  }
+}
+impl ModelT {
+  pub fn pack<'b, A: ::flatbuffers::Allocator + 'b>(
+    &self,
+    _fbb: &mut ::flatbuffers::FlatBufferBuilder<'b, A>
+  ) -> ::flatbuffers::WIPOffset<Model<'b>> {
+    let version = self.version;
+    let operator_codes = self.operator_codes.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let subgraphs = self.subgraphs.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let description = self.description.as_ref().map(|x|{
+      _fbb.create_string(x)
+    });
+    let buffers = self.buffers.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    let metadata_buffer = self.metadata_buffer.as_ref().map(|x|{
+      _fbb.create_vector(x)
+    });
+    let metadata = self.metadata.as_ref().map(|x|{
+      let w: alloc::vec::Vec<_> = x.iter().map(|t| t.pack(_fbb)).collect();_fbb.create_vector(&w)
+    });
+    Model::create(_fbb, &ModelArgs{
+      version,
+      operator_codes,
+      subgraphs,
+      description,
+      buffers,
+      metadata_buffer,
+      metadata,
+    })
   }
 }
 #[inline]

@@ -80,6 +80,9 @@ pub(crate) struct Found {
     pub output: OutputActivation,
     /// The graph's SOFTMAX, if it has one.
     pub softmax: Option<At>,
+    /// How many of the head's last layers run in float after a DEQUANTIZE of an integer
+    /// backbone's features (0 for the files converters write).
+    pub float_head: usize,
 }
 
 fn unexpected(file: &TfliteFile<'_>, graph: &Graph, i: usize, what: &str) -> Error {
@@ -449,6 +452,7 @@ fn backbone(file: &TfliteFile<'_>, graph: &Graph, index: usize) -> Result<(Found
         head: Vec::new(),
         output: OutputActivation::Softmax,
         softmax: None,
+        float_head: 0,
     };
     Ok((found, c.i))
 }
@@ -461,7 +465,7 @@ fn head(
     index: usize,
     start: usize,
     mut x: usize,
-) -> Result<(Vec<Layer>, OutputActivation, Option<At>)> {
+) -> Result<(Vec<Layer>, OutputActivation, Option<At>, Option<usize>)> {
     let mut c = Cursor {
         file,
         graph,
@@ -469,16 +473,42 @@ fn head(
         i: start,
     };
     let mut layers = Vec::new();
-    while let Some(Node {
-        op: NodeOp::Conv {
-            conv,
-            depthwise: false,
+    let mut float_from = None;
+    loop {
+        // A DEQUANTIZE before a dense layer: an integer backbone with a float head (the
+        // custom classes' export); the layers after it are float.
+        if let Some(Node {
+            op: NodeOp::Unary(Unary::Dequantize),
+            x: nx,
+            out,
+        }) = c.node(c.i)
+            && *nx == x
+            && float_from.is_none()
+            && matches!(
+                c.node(c.i + 1).map(|n| &n.op),
+                Some(NodeOp::Conv {
+                    depthwise: false,
+                    ..
+                })
+            )
+        {
+            float_from = Some(layers.len());
+            x = *out;
+            c.i += 1;
+        }
+        let Some(Node {
+            op:
+                NodeOp::Conv {
+                    conv,
+                    depthwise: false,
+                    ..
+                },
+            x: nx,
             ..
-        },
-        x: nx,
-        ..
-    }) = c.node(c.i)
-    {
+        }) = c.node(c.i)
+        else {
+            break;
+        };
         if *nx != x || conv.kernel != 1 {
             return Err(c.err(c.i, "a dense layer on the pooled features"));
         }
@@ -518,7 +548,7 @@ fn head(
             last.activation
         )));
     }
-    Ok((layers, output, softmax))
+    Ok((layers, output, softmax, float_from))
 }
 
 /// Finds the MobileNet in the graphs of the files loaded together: the one that takes an image
@@ -545,7 +575,7 @@ pub(crate) fn find(files: &[(&TfliteFile<'_>, &Graph)]) -> Result<Found> {
     let (mut found, next) = backbone(file, graph, b)?;
     let pooled = out_of(graph, found.pool);
     let heads: Vec<usize> = (0..files.len()).filter(|&i| i != b).collect();
-    let (layers, output, softmax) = match heads.as_slice() {
+    let (layers, output, softmax, float_from) = match heads.as_slice() {
         [] => head(file, graph, b, next, pooled)?,
         [h] => {
             if next != graph.nodes.len() {
@@ -569,6 +599,7 @@ pub(crate) fn find(files: &[(&TfliteFile<'_>, &Graph)]) -> Result<Found> {
             ));
         }
     };
+    found.float_head = float_from.map_or(0, |i| layers.len() - i);
     found.head = layers;
     found.output = output;
     found.softmax = softmax;
