@@ -28,3 +28,4 @@ export const Classifier = makeClassifier({
   memoryBytes: () => wasm?.memory.buffer.byteLength ?? 0,
 });
 export default Classifier;
+export { CustomClassifier } from './custom.js';

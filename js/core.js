@@ -60,7 +60,14 @@ async function digests(files) {
   }
 }
 
-function toBytes(x) {
+/**
+ * What `CustomClassifier` needs of a base `Classifier`, kept off its public surface: its calls
+ * into the wasm (trap handling included), its pixel budget and the model files it was loaded
+ * from (for the TFLite export).
+ */
+export const internals = new WeakMap();
+
+export function toBytes(x) {
   if (x instanceof Uint8Array) return x;
   if (x instanceof ArrayBuffer) return new Uint8Array(x);
   if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
@@ -119,7 +126,7 @@ function domPixels(input, maxPixels) {
 }
 
 /** Reads RGBA pixels from any supported image source. */
-function pixelsOf(input, maxPixels) {
+export function pixelsOf(input, maxPixels) {
   if (input === null || typeof input !== 'object') {
     throw codedError('E_ARGUMENT', `classify takes an image, bytes or { data, width, height }, not ${input === null ? 'null' : typeof input}`);
   }
@@ -147,11 +154,12 @@ export function makeClassifier(env) {
     #info;
     #broken = false;
     #maxPixels;
-    constructor(inner, maxPixels) {
+    constructor(inner, maxPixels, files) {
       this.#inner = inner;
       this.#maxPixels = maxPixels;
       this.#info = { ...inner.info(), simd: simdLevel() };
       registry?.register(this, inner, this);
+      internals.set(this, { call: (f) => this.#call(f), live: () => this.#live(), maxPixels, files });
     }
 
     /** Loads a model: `{ model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode }`, all optional. */
@@ -195,7 +203,7 @@ export function makeClassifier(env) {
       if (typeof integrity === 'string') integrity = [integrity];
       const inner = trapped(() => WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet, options.maxPixels ?? 0, options.decode === 'reduced'));
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
-      return new Classifier(inner, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+      return new Classifier(inner, options.maxPixels ?? DEFAULT_MAX_PIXELS, files);
     }
 
     #live() {
@@ -267,7 +275,7 @@ export function makeClassifier(env) {
 }
 
 /** Runs a call into the wasm; a trap (RuntimeError) or a stray non-coded error is E_INTERNAL. */
-function trapped(f) {
+export function trapped(f) {
   try {
     return f();
   } catch (e) {

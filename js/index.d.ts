@@ -2,7 +2,7 @@
 export type ErrorCode =
   | 'E_MODEL_FORMAT' | 'E_MODEL_UNSUPPORTED' | 'E_MODEL_INCOMPLETE' | 'E_MODEL_SIZE'
   | 'E_INTEGRITY' | 'E_IMAGE_DECODE' | 'E_INPUT_SIZE' | 'E_IMAGE_TOO_LARGE' | 'E_LABELS'
-  | 'E_ARGUMENT' | 'E_IO' | 'E_INTERNAL' | 'E_FREED' | 'E_ABORTED';
+  | 'E_ARGUMENT' | 'E_IO' | 'E_INTERNAL' | 'E_FREED' | 'E_ABORTED' | 'E_MODEL_MISMATCH';
 
 export interface MobileNetError extends Error { code: ErrorCode }
 
@@ -115,3 +115,74 @@ export declare class Classifier {
   [Symbol.dispose](): void;
 }
 export default Classifier;
+
+export interface CustomClassifyOptions {
+  /** Classes returned, a whole number from 1. Default: all. */
+  topK?: number;
+  /** From 0 to 1: below it for the best class, `'unknown'` comes first. Default: none. */
+  threshold?: number;
+  /** 'knn' (cosine similarity to each class's nearest example) or 'head' (the trained one). Default: the head once trained, else kNN. */
+  method?: 'knn' | 'head';
+}
+
+export interface CustomPrediction {
+  /** A class, or 'unknown' (probability: one minus the best class's). */
+  label: string;
+  probability: number;
+}
+
+export interface AddExampleOptions {
+  /** Also keep the mirrored crop's embedding. */
+  flip?: boolean;
+  /** Also keep a tighter centre crop's embedding (the image 1.25× larger). */
+  crop?: boolean;
+}
+
+export interface EpochReport { epoch: number; loss: number; accuracy: number }
+
+export interface TrainOptions {
+  /** Passes over the examples, 1 to 10000. Default 50. */
+  epochs?: number;
+  /** Adam's step size. Default 0.001. */
+  learningRate?: number;
+  /** Weight initialisation and shuffling: the same seed gives the same head. Default 0. */
+  seed?: number;
+  /** Examples per step. Default 16. */
+  batchSize?: number;
+  /** Units of one hidden ReLU layer; 0 for a single softmax layer. Default 0. */
+  hiddenUnits?: number;
+  /** L2 weight decay. Default 0.0001. */
+  weightDecay?: number;
+  /** Called after each epoch; the page gets turns while training runs. */
+  onProgress?: (report: EpochReport) => void;
+  /** Stops training between epochs; it then rejects with `E_ABORTED`. */
+  signal?: AbortSignal;
+}
+
+export interface TrainReport { epochs: number; loss: number; accuracy: number; ms: number }
+
+/** Classes taught on a base classifier from a few examples, on the device. */
+export declare class CustomClassifier {
+  static create(base: Classifier): Promise<CustomClassifier>;
+  /** What `save()` returned; `E_MODEL_MISMATCH` on another base, `E_MODEL_FORMAT` for other bytes. */
+  static load(base: Classifier, bytes: Uint8Array | ArrayBuffer): Promise<CustomClassifier>;
+  /** The base embeds `input` once; the vector is kept under `label`. */
+  addExample(input: ImageInput, label: string, options?: AddExampleOptions): Promise<void>;
+  /** An example from a vector the base's `embed()` returned. */
+  addEmbedding(embedding: Float32Array, label: string): void;
+  readonly classes: string[];
+  readonly trained: boolean;
+  readonly vectorCount: number;
+  exampleCount(label: string): number;
+  removeClass(label: string): boolean;
+  clear(): void;
+  classify(input: ImageInput, options?: CustomClassifyOptions): Promise<CustomPrediction[]>;
+  train(options?: TrainOptions): Promise<TrainReport>;
+  /** Versioned bytes: the base's sha256, labels, embeddings, trained weights. */
+  save(): Uint8Array;
+  /** A `.tflite` file: the base's backbone, the trained head, labels in its metadata. */
+  exportTflite(): Promise<Uint8Array>;
+  free(): void;
+  close(): void;
+  [Symbol.dispose](): void;
+}

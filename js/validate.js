@@ -91,3 +91,49 @@ export function withinBudget(width, height, maxPixels) {
     throw codedError('E_IMAGE_TOO_LARGE', `a ${width}×${height} image is over the budget of ${maxPixels} pixels (maxPixels)`);
   }
 }
+
+const CUSTOM_CLASSIFY = new Set(['topK', 'threshold', 'method']);
+/** `CustomClassifier.classify`'s options: `{ topK, threshold, method }`, all optional. */
+export function customClassifyOptions(options) {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw codedError('E_ARGUMENT', `classify options must be an object, not ${show(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!CUSTOM_CLASSIFY.has(key)) throw codedError('E_ARGUMENT', `unknown classify option ${JSON.stringify(key)}; known: ${[...CUSTOM_CLASSIFY].join(', ')}`);
+  }
+  const { topK: k, threshold, method } = options;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= 2 ** 31 - 1)) throw codedError('E_ARGUMENT', `topK must be a whole number from 1, not ${show(k)}`);
+  if (threshold !== undefined && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) throw codedError('E_ARGUMENT', `threshold must be a number from 0 to 1, not ${show(threshold)}`);
+  if (method !== undefined && method !== 'knn' && method !== 'head') throw codedError('E_ARGUMENT', `method must be 'knn' or 'head', not ${show(method)}`);
+  return { topK: k, threshold, method };
+}
+
+const TRAIN = new Set(['epochs', 'learningRate', 'seed', 'batchSize', 'hiddenUnits', 'weightDecay', 'onProgress', 'signal']);
+/** `CustomClassifier.train`'s options; returns `[wasm options, onProgress, signal]`. */
+export function trainOptions(options) {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw codedError('E_ARGUMENT', `train options must be an object, not ${show(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!TRAIN.has(key)) throw codedError('E_ARGUMENT', `unknown train option ${JSON.stringify(key)}; known: ${[...TRAIN].join(', ')}`);
+  }
+  const { epochs, learningRate, seed, batchSize, hiddenUnits, weightDecay, onProgress, signal } = options;
+  const whole = (name, v, lo, hi) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi)) throw codedError('E_ARGUMENT', `${name} must be a whole number from ${lo} to ${hi}, not ${show(v)}`);
+  };
+  whole('epochs', epochs, 1, 10000);
+  whole('batchSize', batchSize, 1, 4096);
+  whole('hiddenUnits', hiddenUnits, 0, 4096);
+  whole('seed', seed, 0, Number.MAX_SAFE_INTEGER);
+  if (learningRate !== undefined && !(typeof learningRate === 'number' && learningRate > 0 && learningRate <= 10)) throw codedError('E_ARGUMENT', `learningRate must be a number in (0, 10], not ${show(learningRate)}`);
+  if (weightDecay !== undefined && !(typeof weightDecay === 'number' && weightDecay >= 0 && weightDecay <= 1)) throw codedError('E_ARGUMENT', `weightDecay must be a number from 0 to 1, not ${show(weightDecay)}`);
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw codedError('E_ARGUMENT', 'onProgress must be a function');
+  if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean')) throw codedError('E_ARGUMENT', 'signal must be an AbortSignal');
+  const wasm = { epochs, learningRate, seed, batchSize, hiddenUnits, weightDecay };
+  for (const k of Object.keys(wasm)) if (wasm[k] === undefined) delete wasm[k];
+  return [wasm, onProgress, signal];
+}
+
+/** A class label: a non-empty string. */
+export function label(v) {
+  if (typeof v !== 'string' || v.length === 0) throw codedError('E_ARGUMENT', `a label must be a non-empty string, not ${show(v)}`);
+  return v;
+}

@@ -31,7 +31,8 @@ pub(crate) struct Examples {
     pub classes: Vec<Class>,
 }
 
-pub(crate) fn check_label(label: &str) -> Result<()> {
+/// Refuses an empty, over-long or reserved label, or one with control characters.
+pub fn check_label(label: &str) -> Result<()> {
     if label.is_empty() || label.len() > MAX_LABEL_BYTES {
         return Err(Error::Argument(format!(
             "a label must be 1..{MAX_LABEL_BYTES} bytes"

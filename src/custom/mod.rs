@@ -17,7 +17,7 @@ use crate::softmax;
 use crate::tflite::writer;
 use burn::tensor::Device;
 
-pub use examples::{MAX_CLASSES, MAX_LABEL_BYTES, MAX_VECTORS, UNKNOWN};
+pub use examples::{MAX_CLASSES, MAX_LABEL_BYTES, MAX_VECTORS, UNKNOWN, check_label};
 pub use head::{EpochReport, TrainOptions};
 pub use saved::FORMAT_VERSION;
 

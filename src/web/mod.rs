@@ -1,6 +1,8 @@
 //! The JavaScript face (wasm-bindgen). The npm package's `index.js` wraps this in the
 //! documented `Classifier` API; errors cross as `Error` objects carrying the stable `code`.
 
+mod custom;
+
 use wasm_bindgen::prelude::*;
 
 use crate::classifier::{Classifier, LoadOptions, Precision};
