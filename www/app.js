@@ -1,8 +1,11 @@
 // The page: camera frames go to the worker one at a time (stale frames are dropped).
+import { teach } from './teach.js';
+
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(/* webpackChunkName: "worker" */ new URL('./worker.js', import.meta.url), { type: 'module' });
 const manifest = await (await fetch('./models/manifest.json')).json();
 const video = $('video');
+const teaching = teach(worker, video);
 let busy = false;
 let loaded = false;
 let loadedAt = Infinity;
@@ -55,6 +58,7 @@ function sparkline(ms) {
 }
 
 worker.onmessage = ({ data }) => {
+  if (teaching.handle(data) && data.type !== 'loaded') return;
   if (data.type === 'loaded') {
     loaded = true;
     loadedAt = performance.now();
@@ -107,10 +111,11 @@ new PerformanceObserver((list) => {
 }).observe({ type: 'resource', buffered: true });
 
 async function sendFrame() {
-  if (!busy && loaded && video.readyState >= 2) {
+  // While a Teach button is held, frames become examples instead.
+  if (loaded && !(await teaching.capture()) && !busy && video.readyState >= 2) {
     busy = true;
     const bitmap = await createImageBitmap(video);
-    worker.postMessage({ type: 'classify', image: bitmap, id: nextId++ }, [bitmap]);
+    worker.postMessage({ type: 'classify', image: bitmap, id: nextId++, custom: teaching.classifyOptions() }, [bitmap]);
   }
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(sendFrame);
   else requestAnimationFrame(sendFrame);
@@ -123,7 +128,7 @@ $('file').onchange = async (e) => {
   const bytes = new Uint8Array(await file.arrayBuffer());
   video.pause();
   busy = true;
-  worker.postMessage({ type: 'classify', image: bytes, id: nextId++ }, [bytes.buffer]);
+  worker.postMessage({ type: 'classify', image: bytes, id: nextId++, custom: teaching.classifyOptions() }, [bytes.buffer]);
 };
 
 load(manifest.default);

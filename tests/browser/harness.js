@@ -18,6 +18,11 @@ export function launchChromium(extra = []) {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...FLAGS, ...extra] });
 }
 
+/** The same Chromium with a profile kept in `dir` (IndexedDB survives a relaunch). */
+export function launchPersistent(dir, extra = []) {
+  return chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', args: [...FLAGS, ...extra], viewport: { width: 1280, height: 1000 } });
+}
+
 /** Starts scripts/serve.mjs on `port`; resolves to `{ base, stop }` once it answers. */
 export async function startDemoServer(port) {
   const base = `http://127.0.0.1:${port}/`;
