@@ -139,6 +139,14 @@ export class CustomClassifier {
     return b.call((inner) => trapped(() => me.classifyRgba(inner, data, width, height, o)));
   }
 
+  /** `classify` on a vector `base.embed()` returned (the backbone does not run). */
+  classifyEmbedding(embedding, options) {
+    const o = customClassifyOptions(options);
+    if (!(embedding instanceof Float32Array)) throw codedError('E_ARGUMENT', 'an embedding is the Float32Array embed() returns');
+    const me = this.#live();
+    return trapped(() => me.classifyEmbedding(embedding, o));
+  }
+
   /** Trains the head on the stored embeddings; the backbone does not run. Resolves `{ epochs, loss, accuracy, ms }`. */
   async train(options) {
     const [wasmOptions, onProgress, signal] = trainOptions(options);

@@ -177,6 +177,8 @@ export declare class CustomClassifier {
   removeClass(label: string): boolean;
   clear(): void;
   classify(input: ImageInput, options?: CustomClassifyOptions): Promise<CustomPrediction[]>;
+  /** `classify` on a vector the base's `embed()` returned. */
+  classifyEmbedding(embedding: Float32Array, options?: CustomClassifyOptions): CustomPrediction[];
   train(options?: TrainOptions): Promise<TrainReport>;
   /** Versioned bytes: the base's sha256, labels, embeddings, trained weights. */
   save(): Uint8Array;

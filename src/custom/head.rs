@@ -63,8 +63,9 @@ pub struct TrainOptions {
     pub batch_size: usize,
     /// Units of a hidden ReLU layer, 0 for none (default 0).
     pub hidden_units: usize,
-    /// L2 weight decay (default 0.0001).
-    pub weight_decay: f64,
+    /// L2 weight decay on the mean loss; default `1 / examples`, the penalty of scikit-learn's
+    /// logistic regression at `C = 1` (`Σ loss + ½‖W‖²`).
+    pub weight_decay: Option<f64>,
 }
 
 impl Default for TrainOptions {
@@ -75,7 +76,7 @@ impl Default for TrainOptions {
             seed: 0,
             batch_size: 16,
             hidden_units: 0,
-            weight_decay: 1e-4,
+            weight_decay: None,
         }
     }
 }
@@ -99,7 +100,9 @@ impl TrainOptions {
         if self.hidden_units > 4096 {
             return bad("hiddenUnits must be 0..4096");
         }
-        if !(self.weight_decay.is_finite() && (0.0..=1.0).contains(&self.weight_decay)) {
+        if let Some(w) = self.weight_decay
+            && !(w.is_finite() && (0.0..=1.0).contains(&w))
+        {
             return bad("weightDecay must be a number in [0, 1]");
         }
         Ok(())
@@ -152,6 +155,19 @@ fn linear(inputs: usize, outputs: usize, rng: &mut Rng, device: &Device) -> Line
     }
 }
 
+fn zeros(inputs: usize, outputs: usize, device: &Device) -> Linear {
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(
+            TensorData::new(vec![0f32; inputs * outputs], [inputs, outputs]),
+            device,
+        )),
+        bias: Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(vec![0f32; outputs], [outputs]),
+            device,
+        ))),
+    }
+}
+
 /// Training in progress: the module, its optimizer and the data, one epoch per [`Trainer::epoch`]
 /// (the page gets control back between epochs).
 pub(crate) struct Trainer {
@@ -195,15 +211,17 @@ impl Trainer {
             0 => (None, dim),
             h => (Some(linear(dim, h, &mut rng, &device)), h),
         };
+        // The softmax layer starts at zero (a convex problem: no initialisation to undo); a
+        // hidden layer needs random weights to break symmetry.
         let net = Net {
             hidden,
-            out: linear(top, classes, &mut rng, &device),
+            out: zeros(top, classes, &device),
         };
+        let decay = options
+            .weight_decay
+            .unwrap_or(1.0 / y.len().max(1) as f64);
         let optimizer = AdamConfig::new()
-            .with_weight_decay(
-                (options.weight_decay > 0.0)
-                    .then(|| WeightDecayConfig::new(options.weight_decay as f32)),
-            )
+            .with_weight_decay((decay > 0.0).then(|| WeightDecayConfig::new(decay as f32)))
             .init();
         Ok(Self {
             net,
