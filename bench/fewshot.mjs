@@ -142,12 +142,15 @@ async function openSet(custom, split, embeddings) {
 async function memoryPerExample(base, embeddings, savedPerExample) {
   const custom = await CustomClassifier.create(base);
   const vectors = [...embeddings.values()];
-  const before = base.stats().memoryBytes;
-  for (let i = 0; i < 1000; i++) custom.addEmbedding(vectors[i % vectors.length], `c${i % 10}`);
-  const after = base.stats().memoryBytes;
   const size = base.info.embeddingSize;
+  const wasm0 = base.stats().memoryBytes;
+  const held = [];
+  for (let i = 1; i <= 10000; i++) {
+    custom.addEmbedding(vectors[i % vectors.length], `c${i % 10}`);
+    if (i === 1000 || i === 10000) held.push({ examples: i, heldBytes: custom.memoryBytes, perExample: custom.memoryBytes / i, wasmGrowthBytes: base.stats().memoryBytes - wasm0 });
+  }
   custom.free();
-  return { examples: 1000, embeddingBytes: size * 4, wasmGrowthBytes: after - before, savedBytesPerExample: Math.round(savedPerExample) };
+  return { embeddingBytes: size * 4, held, savedBytesPerExample: Math.round(savedPerExample) };
 }
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -120,6 +120,11 @@ export class CustomClassifier {
     return this.#live().vectorCount();
   }
 
+  /** Bytes the examples (and the trained head) hold in the wasm memory. */
+  get memoryBytes() {
+    return this.#live().memoryBytes();
+  }
+
   removeClass(label) {
     return this.#idle().removeClass(labelOf(label));
   }

@@ -173,6 +173,8 @@ export declare class CustomClassifier {
   readonly classes: string[];
   readonly trained: boolean;
   readonly vectorCount: number;
+  /** Bytes the examples (and the trained head) hold in the wasm memory. */
+  readonly memoryBytes: number;
   exampleCount(label: string): number;
   removeClass(label: string): boolean;
   clear(): void;

@@ -42,4 +42,8 @@ node --test tests/node/ tests/browser/*.test.js examples/cloudflare-worker/test/
 # The side-by-side benchmark in smoke mode: every runtime loads and classifies once (no timing).
 stage "benchmark smoke run"
 node bench/run.mjs --smoke
+# The custom classes' benchmarks, the same way: few-shot accuracy (without the scikit-learn
+# reference, a Python install) and head training beside TF.js.
+node bench/fewshot.mjs --smoke --no-reference
+node bench/train.mjs --smoke
 stage "done"

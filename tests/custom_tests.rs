@@ -2,6 +2,8 @@
 //! export, on the published V2 (int8 backbone) and golden photos of two coarse classes.
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
 use std::path::PathBuf;
 
@@ -159,6 +161,19 @@ fn knn_then_trained_head_recognise_the_classes() {
     assert_eq!(c.classes(), ["dog"]);
     c.clear();
     assert!(c.classes().is_empty());
+}
+
+/// The head trains on every backend compiled in (autodiff over burn-flex, burn-ndarray).
+#[test]
+fn training_runs_on_every_backend() {
+    let f = fixture(&Device::flex());
+    for (name, device) in common::devices() {
+        let mut c = taught(&f);
+        let r = c.train(TrainOptions::default(), &device, |_| {}).unwrap();
+        let head = accuracy(&c, &f.test, Method::Head);
+        println!("{name}: {r:?}, head accuracy {head:.3}");
+        assert!(r.accuracy == 1.0 && head >= 0.8, "{name}");
+    }
 }
 
 #[test]
@@ -357,4 +372,42 @@ fn exported_tflite_loads_with_the_same_top1_and_labels() {
     )
     .unwrap();
     assert!(worst < 1e-4);
+}
+
+/// 1,000 examples hold their embeddings and little more: each vector one exact allocation.
+#[test]
+fn a_thousand_examples_hold_their_embeddings_and_little_more() {
+    let _serial = counting::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    let base = common::classifier("mobilenet_v1_0.25_128_quant", &device);
+    let dim = base.info().embedding_size;
+    let vectors: Vec<Vec<Vec<f32>>> = (0..1000)
+        .map(|i| {
+            vec![
+                (0..dim)
+                    .map(|j| ((i * 31 + j * 7) % 97) as f32 / 97.0)
+                    .collect(),
+            ]
+        })
+        .collect();
+    let mut c = CustomClassifier::new(&base);
+    let (_, peak) = counting::peak_unlocked(|| {
+        for (i, v) in vectors.iter().enumerate() {
+            c.add_embeddings(&format!("class {}", i % 10), v).unwrap();
+        }
+    });
+    let embeddings = 1000 * dim * 4;
+    println!(
+        "1,000 examples of {dim} values: peak {peak} bytes allocated, {:.0} per example \
+         ({} of embedding); memory_bytes() {}",
+        peak as f64 / 1000.0,
+        dim * 4,
+        c.memory_bytes()
+    );
+    assert!(peak >= embeddings);
+    assert!(
+        peak <= embeddings + 1000 * 64,
+        "{peak} bytes for {embeddings} of embeddings"
+    );
+    assert!(c.memory_bytes() >= embeddings && c.memory_bytes() <= peak);
 }

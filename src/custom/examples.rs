@@ -18,8 +18,10 @@ pub const UNKNOWN: &str = "unknown";
 pub(crate) struct Class {
     pub label: String,
     pub examples: usize,
-    /// Row-major `[vectors, dim]`: each example's embedding and its augmented copies.
-    pub vectors: Vec<f32>,
+    /// Each example's embedding and its augmented copies, one allocation of exactly `dim`
+    /// floats each (a growing flat array would hold up to twice its vectors' bytes, and copy
+    /// them as it grows).
+    pub vectors: Vec<Box<[f32]>>,
     /// `1 / ‖v‖` of each vector (0 for a zero vector).
     pub inv_norms: Vec<f32>,
 }
@@ -111,7 +113,7 @@ impl Examples {
         let class = &mut self.classes[i];
         class.examples += 1;
         for v in vectors {
-            class.vectors.extend_from_slice(v);
+            class.vectors.push(v.as_slice().into());
             class.inv_norms.push(inv_norm(v));
         }
         Ok(())
@@ -124,7 +126,7 @@ impl Examples {
             .iter()
             .map(|c| {
                 c.vectors
-                    .chunks_exact(self.dim)
+                    .iter()
                     .zip(&c.inv_norms)
                     .map(|(v, inv)| v.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() * inv * ix)
                     .fold(-1.0f32, f32::max)
@@ -132,12 +134,27 @@ impl Examples {
             .collect()
     }
 
+    /// Bytes held: the vectors, their norms, the per-vector and per-class bookkeeping.
+    pub(crate) fn held_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.classes
+            .iter()
+            .map(|c| {
+                c.vectors.iter().map(|v| v.len() * 4).sum::<usize>()
+                    + c.vectors.capacity() * size_of::<Box<[f32]>>()
+                    + c.inv_norms.capacity() * 4
+                    + c.label.capacity()
+                    + size_of::<Class>()
+            })
+            .sum()
+    }
+
     /// Training data: every vector row-major and its class index.
     pub(crate) fn dataset(&self) -> (Vec<f32>, Vec<i64>) {
         let mut x = Vec::with_capacity(self.vectors() * self.dim);
         let mut y = Vec::with_capacity(self.vectors());
         for (i, c) in self.classes.iter().enumerate() {
-            x.extend_from_slice(&c.vectors);
+            c.vectors.iter().for_each(|v| x.extend_from_slice(v));
             y.extend(std::iter::repeat_n(i as i64, c.inv_norms.len()));
         }
         (x, y)

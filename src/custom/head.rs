@@ -217,9 +217,7 @@ impl Trainer {
             hidden,
             out: zeros(top, classes, &device),
         };
-        let decay = options
-            .weight_decay
-            .unwrap_or(1.0 / y.len().max(1) as f64);
+        let decay = options.weight_decay.unwrap_or(1.0 / y.len().max(1) as f64);
         let optimizer = AdamConfig::new()
             .with_weight_decay((decay > 0.0).then(|| WeightDecayConfig::new(decay as f32)))
             .init();

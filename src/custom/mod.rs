@@ -204,6 +204,18 @@ impl CustomClassifier {
         self.examples.vectors()
     }
 
+    /// Bytes the examples and the trained head hold.
+    pub fn memory_bytes(&self) -> usize {
+        self.examples.held_bytes()
+            + self.trained.as_ref().map_or(0, |t| {
+                t.head
+                    .layers
+                    .iter()
+                    .map(|l| (l.weights.len() + l.bias.len()) * 4)
+                    .sum()
+            })
+    }
+
     /// Removes a class; whether it existed.
     pub fn remove_class(&mut self, label: &str) -> bool {
         let before = self.examples.classes.len();

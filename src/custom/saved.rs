@@ -85,7 +85,7 @@ pub(crate) fn save(base_sha256: &str, ex: &Examples, trained: Option<&Trained>) 
             .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
     };
     for c in &ex.classes {
-        put(&c.vectors);
+        c.vectors.iter().for_each(|v| put(v));
     }
     if let Some(t) = trained {
         for l in &t.head.layers {
@@ -197,7 +197,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded> {
         classes.push(Class {
             label: c.label.clone(),
             examples: c.examples,
-            vectors: v,
+            vectors: v.chunks_exact(dim).map(Box::from).collect(),
             inv_norms,
         });
     }

@@ -19,8 +19,7 @@ fn options<T: serde::de::DeserializeOwned + Default>(v: JsValue, what: &str) -> 
     if v.is_undefined() || v.is_null() {
         return Ok(T::default());
     }
-    serde_wasm_bindgen::from_value(v)
-        .map_err(|e| js_error(Error::Argument(format!("{what}: {e}"))))
+    serde_wasm_bindgen::from_value(v).map_err(|e| js_error(Error::Argument(format!("{what}: {e}"))))
 }
 
 fn augment(flip: bool, crop: bool) -> Augment {
@@ -108,6 +107,12 @@ impl WasmCustom {
         self.inner.vector_count()
     }
 
+    /// Bytes the examples and the head hold.
+    #[wasm_bindgen(js_name = memoryBytes)]
+    pub fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes()
+    }
+
     /// Removes a class; whether it existed.
     #[wasm_bindgen(js_name = removeClass)]
     pub fn remove_class(&mut self, label: &str) -> bool {
@@ -136,7 +141,12 @@ impl WasmCustom {
     ) -> Result<JsValue, JsValue> {
         let o: ClassifyOptions = options(opts, "classify options")?;
         let pixels = Pixels::new(data, width, height, PixelFormat::Rgba).map_err(js_error)?;
-        to_js(&self.inner.classify(&mut base.inner, pixels, o).map_err(js_error)?)
+        to_js(
+            &self
+                .inner
+                .classify(&mut base.inner, pixels, o)
+                .map_err(js_error)?,
+        )
     }
 
     /// Classifies encoded JPEG/PNG bytes.
@@ -151,14 +161,24 @@ impl WasmCustom {
         let image = base.inner.decode(bytes).map_err(js_error)?;
         let pixels = Pixels::new(&image.data, image.width, image.height, PixelFormat::Rgb)
             .map_err(js_error)?;
-        to_js(&self.inner.classify(&mut base.inner, pixels, o).map_err(js_error)?)
+        to_js(
+            &self
+                .inner
+                .classify(&mut base.inner, pixels, o)
+                .map_err(js_error)?,
+        )
     }
 
     /// Classifies an embedding the base computed.
     #[wasm_bindgen(js_name = classifyEmbedding)]
     pub fn classify_embedding(&self, embedding: &[f32], opts: JsValue) -> Result<JsValue, JsValue> {
         let o: ClassifyOptions = options(opts, "classify options")?;
-        to_js(&self.inner.classify_embedding(embedding, o).map_err(js_error)?)
+        to_js(
+            &self
+                .inner
+                .classify_embedding(embedding, o)
+                .map_err(js_error)?,
+        )
     }
 
     /// Starts training: `{ epochs, learningRate, seed, batchSize, hiddenUnits, weightDecay }`.
