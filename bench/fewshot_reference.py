@@ -11,23 +11,14 @@ import sys
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'tools'))
+from reference_crop import crop  # noqa: E402
+
 job = json.load(open(sys.argv[1]))
 golden = job["golden"]
-
-
-def crop(path, res):
-    # The reference pipeline: shorter side to res/0.875 (PIL bilinear), centre crop.
-    im = Image.open(path).convert("RGB")
-    w, h = im.size
-    s = round(res / 0.875)
-    nw, nh = (s, max(res, round(h * s / w))) if w <= h else (max(res, round(w * s / h)), s)
-    im = im.resize((nw, nh), Image.BILINEAR)
-    l, t = (nw - res) // 2, (nh - res) // 2
-    return np.asarray(im.crop((l, t, l + res, t + res)), dtype=np.uint8)
 
 
 def embedder(model):

@@ -12,12 +12,13 @@ import zipfile
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from PIL import Image
+
+from reference_crop import crop
 
 out, golden = sys.argv[1], sys.argv[2]
 model = os.path.join(out, "custom.tflite")
 ours = json.load(open(os.path.join(out, "ours.json")))
-labels = zipfile.ZipFile(model).read("labels.txt").decode().split()
+labels = zipfile.ZipFile(model).read("labels.txt").decode().splitlines()
 
 it = Interpreter(model_path=model)
 it.allocate_tensors()
@@ -25,20 +26,9 @@ inp, outp = it.get_input_details()[0], it.get_output_details()[0]
 res = inp["shape"][1]
 
 
-def crop(path):
-    # The reference pipeline: shorter side to res/0.875 (PIL bilinear), centre crop.
-    im = Image.open(path).convert("RGB")
-    w, h = im.size
-    s = round(res / 0.875)
-    nw, nh = (s, max(res, round(h * s / w))) if w <= h else (max(res, round(w * s / h)), s)
-    im = im.resize((nw, nh), Image.BILINEAR)
-    l, t = (nw - res) // 2, (nh - res) // 2
-    return np.asarray(im.crop((l, t, l + res, t + res)), dtype=np.uint8)
-
-
 same, worst = 0, 0.0
 for r in ours:
-    x = crop(os.path.join(golden, r["photo"]))[None]
+    x = crop(os.path.join(golden, r["photo"]), res)[None]
     if inp["dtype"] == np.float32:
         x = x.astype(np.float32) / 127.5 - 1.0
     it.set_tensor(inp["index"], x.astype(inp["dtype"]))
