@@ -411,3 +411,73 @@ fn a_thousand_examples_hold_their_embeddings_and_little_more() {
     );
     assert!(c.memory_bytes() >= embeddings && c.memory_bytes() <= peak);
 }
+
+/// Saved bytes mutated past the checksum (the checksum then recomputed, so the header and sizes
+/// are what gets tested): every one loads or is E_MODEL_FORMAT, never a panic.
+#[test]
+fn mutated_saved_bytes_load_or_are_refused_with_a_code() {
+    use sha2::{Digest, Sha256};
+    let device = Device::flex();
+    let base = common::classifier("mobilenet_v1_0.25_128_quant", &device);
+    let dim = base.info().embedding_size;
+    let mut c = CustomClassifier::new(&base);
+    c.add_embeddings("a", &[vec![0.5; dim]]).unwrap();
+    c.add_embeddings("b", &[vec![0.25; dim], vec![0.75; dim]])
+        .unwrap();
+    c.train(
+        TrainOptions {
+            epochs: 2,
+            ..Default::default()
+        },
+        &device,
+        |_| {},
+    )
+    .unwrap();
+    let good = c.save();
+    let body = good.len() - 32;
+    let header_end = 16 + u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut loaded, mut refused) = (0, 0);
+    for i in 0..3000 {
+        let mut b = good[..body].to_vec();
+        match i % 3 {
+            // A byte of the header (JSON) or the size fields.
+            0 => {
+                let at = 8 + (next() as usize) % (header_end - 8);
+                b[at] = next() as u8;
+            }
+            // A truncation or an extension.
+            1 => b.resize(16 + (next() as usize) % (body + 64), 0x41),
+            // A value (a NaN or an infinity must be refused).
+            _ => {
+                let at = header_end + 4 * ((next() as usize) % ((body - header_end) / 4));
+                b[at..at + 4]
+                    .copy_from_slice(&[0xff, 0xff, 0xff, 0x7f].map(|x| x ^ (next() as u8 & 1)));
+            }
+        }
+        let digest = Sha256::digest(&b);
+        b.extend_from_slice(&digest);
+        match CustomClassifier::load(&base, &b) {
+            Ok(c2) => {
+                loaded += 1;
+                let _ = c2.classify_embedding(&vec![0.5; dim], Default::default());
+            }
+            Err(e) => {
+                assert!(
+                    ["E_MODEL_FORMAT", "E_MODEL_MISMATCH"].contains(&e.code()),
+                    "{e}"
+                );
+                refused += 1;
+            }
+        }
+    }
+    println!("3000 mutations: {loaded} loaded, {refused} refused with a code");
+    assert!(refused > 1000);
+    assert!(CustomClassifier::load(&base, &good).is_ok());
+}
