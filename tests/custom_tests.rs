@@ -31,12 +31,12 @@ fn photos(range: std::ops::RangeInclusive<usize>) -> Vec<PathBuf> {
     files
 }
 
-fn with_pixels<T>(path: &PathBuf, f: impl FnOnce(Pixels<'_>) -> T) -> T {
+fn with_pixels<T>(path: &std::path::Path, f: impl FnOnce(Pixels<'_>) -> T) -> T {
     let img = decode(&common::read(path), 1 << 30).unwrap();
     f(Pixels::new(&img.data, img.width, img.height, PixelFormat::Rgb).unwrap())
 }
 
-fn embed(base: &mut Classifier, path: &PathBuf) -> Vec<f32> {
+fn embed(base: &mut Classifier, path: &std::path::Path) -> Vec<f32> {
     with_pixels(path, |p| base.embed(p).unwrap())
 }
 

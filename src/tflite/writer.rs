@@ -90,7 +90,7 @@ pub(crate) fn with_head(
         .map(|o| o.iter().collect())
         .unwrap_or_default();
     let mut m = model.unpack();
-    let normalization = metadata_buffer(&m).and_then(|b| metadata::normalization(b));
+    let normalization = metadata_buffer(&m).and_then(metadata::normalization);
     let mut codes = m.operator_codes.take().unwrap_or_default();
     let code_of = |c: &schema::OperatorCodeT| c.builtin_code.max(c.deprecated_builtin_code as i32);
     let Some(subgraphs) = m.subgraphs.as_mut() else {
