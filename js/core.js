@@ -2,7 +2,7 @@
 // Entry points (browser.js, node.js, workerd.js) differ only in how they instantiate the wasm
 // and read the bundled model.
 import { WasmClassifier, simdLevel } from './mobilenet_wasm.js';
-import { DEFAULT_MAX_PIXELS, checkSignal, codedError, loadOptions, side, topK as topKOf, withinBudget } from './validate.js';
+import { DEFAULT_MAX_PIXELS, checkSignal, codedError, loadOptions, side, streamOptions, topK as topKOf, withinBudget } from './validate.js';
 
 export { codedError };
 
@@ -240,6 +240,51 @@ export function makeClassifier(env) {
       this.#live();
       const { data, width, height } = pixelsOf(input, this.#maxPixels);
       return this.#call((inner) => inner.embedRgba(data, width, height));
+    }
+
+    /**
+     * Classifies a playing video frame by frame, one frame in flight: frames that arrive while
+     * one is classified are dropped. `onResult({ top, timestamp, ms })` gets each result with
+     * its frame's media time (ms); `onError(e)` any error (default: the stream stops and
+     * rethrows it nowhere, so pass one). `signal` (AbortSignal) or the returned `stop()` ends it.
+     */
+    classifyStream(video, options) {
+      const { onResult, onError, signal, topK: k } = streamOptions(options);
+      const topK = topKOf(k === undefined ? undefined : { topK: k });
+      this.#live();
+      if (typeof HTMLVideoElement === 'undefined' || !(video instanceof HTMLVideoElement)) {
+        throw codedError('E_ARGUMENT', 'classifyStream takes an HTMLVideoElement (in a browser page)');
+      }
+      let stopped = Boolean(signal?.aborted);
+      let busy = false;
+      const next = () => {
+        if (stopped) return;
+        if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(frame);
+        else requestAnimationFrame(() => frame(now(), { mediaTime: video.currentTime }));
+      };
+      const frame = async (_, meta) => {
+        if (stopped) return;
+        if (!busy && video.readyState >= 2) {
+          busy = true;
+          const timestamp = (meta?.mediaTime ?? video.currentTime) * 1000;
+          const t = now();
+          try {
+            const top = await this.classify(video, { topK });
+            if (!stopped) onResult({ top, timestamp, ms: now() - t });
+          } catch (e) {
+            if (!stopped) {
+              if (onError) onError(e);
+              if (e.code === 'E_FREED' || e.code === 'E_INTERNAL' || !onError) stopped = true;
+            }
+          } finally {
+            busy = false;
+          }
+        }
+        next();
+      };
+      signal?.addEventListener('abort', () => { stopped = true; }, { once: true });
+      next();
+      return { stop: () => { stopped = true; } };
     }
 
     /** `{ version, widthMultiplier, resolution, numClasses, parameters, sha256, … }` */

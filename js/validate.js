@@ -137,3 +137,16 @@ export function label(v) {
   if (typeof v !== 'string' || v.length === 0) throw codedError('E_ARGUMENT', `a label must be a non-empty string, not ${show(v)}`);
   return v;
 }
+
+const STREAM = new Set(['onResult', 'onError', 'signal', 'topK']);
+/** `classifyStream`'s options: `onResult` required; `onError`, `signal`, `topK` optional. */
+export function streamOptions(options) {
+  if (options === null || typeof options !== 'object') throw codedError('E_ARGUMENT', 'classifyStream needs { onResult }');
+  for (const key of Object.keys(options)) {
+    if (!STREAM.has(key)) throw codedError('E_ARGUMENT', `unknown classifyStream option ${JSON.stringify(key)}; known: ${[...STREAM].join(', ')}`);
+  }
+  if (typeof options.onResult !== 'function') throw codedError('E_ARGUMENT', 'onResult must be a function');
+  if (options.onError !== undefined && typeof options.onError !== 'function') throw codedError('E_ARGUMENT', 'onError must be a function');
+  if (options.signal !== undefined && !(options.signal && typeof options.signal.aborted === 'boolean')) throw codedError('E_ARGUMENT', 'signal must be an AbortSignal');
+  return options;
+}

@@ -23,7 +23,7 @@ if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q "$w
   # No --locked: the CLI's own lock file pins a crate the registry no longer serves.
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+{ [ -d node_modules/playwright-core ] && [ -d node_modules/typescript ]; } || npm ci --no-audit --no-fund
 # Pillow, the reference pipeline's image library: the decoder tests compare against it.
 python3 -c 'import PIL, sys; sys.exit(PIL.__version__ != "13.0.0")' 2>/dev/null ||
   python3 -m pip install --quiet pillow==13.0.0

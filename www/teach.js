@@ -1,5 +1,5 @@
 // Teach mode: classes named here, camera frames captured while a class's button is held (or
-// photos added), training with a progress bar and a loss curve, export and import. The examples
+// photos chosen or dropped on a class), training with a progress bar and a loss curve, export and import. The examples
 // and the training live in the worker; this file draws and sends messages.
 const $ = (id) => document.getElementById(id);
 
@@ -52,6 +52,16 @@ export function teach(worker, video) {
         worker.postMessage({ type: 'customRemove', label });
         render();
       };
+      // Photos dropped on the class's row are its examples too.
+      li.addEventListener('dragover', (e) => e.preventDefault());
+      li.addEventListener('drop', async (e) => {
+        e.preventDefault();
+        for (const f of e.dataTransfer.files) {
+          if (!f.type.startsWith('image/')) continue;
+          const bytes = new Uint8Array(await f.arrayBuffer());
+          worker.postMessage({ type: 'customAdd', label, image: bytes }, [bytes.buffer]);
+        }
+      });
       li.append(name, n, ' examples ', hold, add, remove);
       return li;
     }));
