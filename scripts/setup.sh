@@ -24,6 +24,9 @@ if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q "$w
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
 { [ -d node_modules/playwright-core ] && [ -d node_modules/typescript ]; } || npm ci --no-audit --no-fund
+# wrangler (pinned for Node 20) for the Worker example's `npm run dev` and its bundle test.
+[ -x examples/cloudflare-worker/node_modules/.bin/wrangler ] ||
+  (cd examples/cloudflare-worker && npm ci --no-audit --no-fund)
 # Pillow, the reference pipeline's image library: the decoder tests compare against it.
 python3 -c 'import PIL, sys; sys.exit(PIL.__version__ != "13.0.0")' 2>/dev/null ||
   python3 -m pip install --quiet pillow==13.0.0

@@ -39,6 +39,8 @@ stage "demo"
 node scripts/build-demo.mjs
 stage "Node, Chromium and Worker tests"
 node --test tests/node/ tests/browser/*.test.js examples/cloudflare-worker/test/
+stage "Worker tests under wrangler dev"
+MOBILENET_WORKER_RUNTIME=wrangler node --test examples/cloudflare-worker/test/worker.test.js
 # The side-by-side benchmark in smoke mode: every runtime loads and classifies once (no timing).
 stage "benchmark smoke run"
 node bench/run.mjs --smoke

@@ -19,16 +19,31 @@ const port = 20000 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
 let workerd;
 
+// MOBILENET_WORKER_RUNTIME=wrangler runs the same suite under `wrangler dev` (local mode)
+// instead of bare workerd.
+const runtime = process.env.MOBILENET_WORKER_RUNTIME ?? 'workerd';
+
 before(async () => {
   execFileSync(process.execPath, [path.join(here, 'build.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
-  workerd = spawn(path.join(root, 'node_modules/.bin/workerd'), ['serve', path.join(here, 'build/config.capnp')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 100; i++) {
+  if (runtime === 'wrangler') {
+    const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+    workerd = spawn(path.join(here, 'node_modules/.bin/wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false'],
+      { cwd: here, env, detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
+  } else {
+    workerd = spawn(path.join(root, 'node_modules/.bin/workerd'), ['serve', path.join(here, 'build/config.capnp')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  for (let i = 0; i < 300; i++) {
     try { if ((await fetch(`${base}/health`)).ok) return; } catch { /* starting */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('workerd did not start');
+  throw new Error(`${runtime} did not start`);
 });
-after(() => workerd?.kill());
+// wrangler runs workerd as a child: the whole process group goes.
+after(() => {
+  if (!workerd) return;
+  if (runtime === 'wrangler') process.kill(-workerd.pid, 'SIGTERM');
+  else workerd.kill();
+});
 
 // One connection per request: Node's fetch pool reuses keep-alive sockets that workerd may
 // already have closed, which surfaces as ECONNRESET on the client, not as a server failure.
