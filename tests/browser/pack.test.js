@@ -1,5 +1,6 @@
 // `npm pack` of the built package, installed into a fresh project: imported from Node ESM, and
-// bundled by webpack 5 into a page that classifies an image in Chromium.
+// bundled by webpack 5 and by Vite into pages that classify an image in Chromium (each
+// bundler's output sizes printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -29,7 +30,8 @@ test('the packed package installs and classifies from Node ESM', () => {
   assert.equal(out.top.index, 0);
   assert.equal(out.info.version, 'MobileNetV2');
   const packed = JSON.parse(readFileSync(path.join(project, 'node_modules/mobilenet-wasm/package.json'), 'utf8'));
-  assert.deepEqual(Object.keys(packed.exports['.']), ['types', 'workerd', 'node', 'browser', 'default']);
+  assert.deepEqual(Object.keys(packed.exports['.']), ['workerd', 'node', 'browser', 'default']);
+  assert.deepEqual(Object.values(packed.exports['.']).map((c) => c.types), ['./workerd.d.ts', './node.d.ts', './index.d.ts', './index.d.ts']);
 });
 
 test('webpack 5 bundles it into a page that classifies in Chromium', async () => {
@@ -51,6 +53,9 @@ test('webpack 5 bundles it into a page that classifies in Chromium', async () =>
     resolve: { conditionNames: ['browser', 'import', 'default'] },
   }, (err, s) => (err ? reject(err) : resolve(s))));
   assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
+  const emitted = execFileSync('find', [dist, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const bytes = (re) => emitted.filter((f) => re.test(f)).map((f) => readFileSync(f).length).reduce((a, b) => a + b, 0);
+  console.log(`webpack: ${emitted.length} files; JS ${bytes(/\.js$/)} bytes, wasm ${bytes(/\.wasm$/)} bytes, model ${bytes(/\.tflite$/)} bytes`);
   writeFileSync(path.join(dist, 'index.html'), '<!doctype html><script src="main.js"></script>');
   writeFileSync(path.join(dist, 'tench.jpg'), readFileSync(tench));
   const server = await serveStatic({ mounts: [['/', dist]] });
@@ -60,6 +65,43 @@ test('webpack 5 bundles it into a page that classifies in Chromium', async () =>
     await page.goto(server.base);
     await page.waitForFunction(() => document.title.startsWith('top1:'), null, { timeout: 30000 });
     assert.match(await page.title(), /^top1:0:tench/);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('Vite builds it unchanged into a page that classifies in Chromium', async () => {
+  const app = path.join(project, 'vite-app');
+  mkdirSync(path.join(app, 'public'), { recursive: true });
+  writeFileSync(path.join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>');
+  writeFileSync(path.join(app, 'main.js'), `
+    import { Classifier } from 'mobilenet-wasm';
+    const clf = await Classifier.load();
+    const bytes = new Uint8Array(await (await fetch('./tench.jpg')).arrayBuffer());
+    const [top] = await clf.classify(bytes);
+    document.title = 'top1:' + top.index + ':' + top.label;
+  `);
+  writeFileSync(path.join(app, 'public/tench.jpg'), readFileSync(tench));
+  const { build } = await import('vite');
+  const dist = path.join(app, 'dist');
+  await build({ root: app, logLevel: 'warn', build: { outDir: dist, target: 'es2022' }, resolve: { preserveSymlinks: false } });
+  // What Vite emitted: the wasm builds and the model found through new URL(…, import.meta.url).
+  const assets = execFileSync('find', [dist, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => path.relative(dist, f));
+  const size = (re) => assets.filter((f) => re.test(f)).map((f) => readFileSync(path.join(dist, f)).length).reduce((a, b) => a + b, 0);
+  console.log(`vite: ${assets.length} files; JS ${size(/\.js$/)} bytes, wasm ${size(/\.wasm$/)} bytes, model ${size(/\.tflite$/)} bytes`);
+  assert.ok(assets.some((f) => /mobilenet_wasm_relaxed_bg.*\.wasm$/.test(f)), assets.join(', '));
+  assert.ok(assets.some((f) => /\.tflite$/.test(f)), 'the bundled model is an asset');
+  const server = await serveStatic({ mounts: [['/', dist]] });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.base);
+    await page.waitForFunction(() => document.title.startsWith('top1:'), null, { timeout: 30000 });
+    assert.match(await page.title(), /^top1:0:tench/);
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     await server.stop();
