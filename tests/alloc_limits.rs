@@ -11,10 +11,14 @@ use mobilenet_wasm::decode::{MAX_DECODED_BYTES, decode};
 use mobilenet_wasm::preprocess::{PixelFormat, Pixels, center_crop, resize_dims};
 use mobilenet_wasm::tflite::MAX_MODEL_BYTES;
 
-/// Bytes allocated at the peak of `f`, above what was live before it.
+/// Bytes allocated at the peak of `f`, above what was live before it. Each test holds
+/// [`SERIAL`] throughout ([`serial`]), so no other test allocates meanwhile.
 fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     peak_unlocked(f)
+}
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 const MIB: usize = 1 << 20;
@@ -47,6 +51,7 @@ fn png_declaring(w: u32, h: u32) -> Vec<u8> {
 
 #[test]
 fn png_declaring_60000_by_60000_is_refused_without_allocating() {
+    let _serial = serial();
     let bomb = png_declaring(60000, 60000);
     assert!(bomb.len() < 1024);
     let (result, peak) = peak_during(|| decode(&bomb, MAX_DECODED_BYTES));
@@ -69,6 +74,7 @@ fn png_declaring_60000_by_60000_is_refused_without_allocating() {
 
 #[test]
 fn control_a_real_decode_does_allocate() {
+    let _serial = serial();
     // The counter works: decoding a 1000×800 PNG allocates at least its 2.4 MB of pixels.
     let img = image::RgbImage::from_fn(1000, 800, |x, y| image::Rgb([x as u8, y as u8, 7]));
     let mut png = Vec::new();
@@ -81,6 +87,7 @@ fn control_a_real_decode_does_allocate() {
 
 #[test]
 fn oversized_model_and_pixel_buffers_are_refused_without_allocating() {
+    let _serial = serial();
     let big = vec![0u8; MAX_MODEL_BYTES + 1];
     let device = Device::flex();
     let (result, peak) =
@@ -97,6 +104,7 @@ fn oversized_model_and_pixel_buffers_are_refused_without_allocating() {
 
 #[test]
 fn extreme_aspect_ratios_are_cropped_without_a_full_size_intermediate() {
+    let _serial = serial();
     // Found by fuzzing the preprocessing: 22×14102 pixels (0.9 MB) cropped at 300 was first
     // resized whole to 343×219863, a 216 MiB intermediate. Only the crop's pixels are resized
     // now: the memory is that of the crop and the rows it reads.
@@ -118,4 +126,42 @@ fn extreme_aspect_ratios_are_cropped_without_a_full_size_intermediate() {
     let (result, peak) = peak_during(|| center_crop(pixels, 224));
     assert_eq!(result.unwrap().len(), 224 * 224 * 3);
     assert!(peak < 8 * MIB, "allocated {peak} bytes");
+}
+
+/// 1,000 examples hold their embeddings and little more: each vector one exact allocation.
+#[test]
+fn a_thousand_examples_hold_their_embeddings_and_little_more() {
+    let _serial = serial();
+    let device = Device::flex();
+    let base = common::classifier("mobilenet_v1_0.25_128_quant", &device);
+    let dim = base.info().embedding_size;
+    let vectors: Vec<Vec<Vec<f32>>> = (0..1000)
+        .map(|i| {
+            vec![
+                (0..dim)
+                    .map(|j| ((i * 31 + j * 7) % 97) as f32 / 97.0)
+                    .collect(),
+            ]
+        })
+        .collect();
+    let mut c = mobilenet_wasm::CustomClassifier::new(&base);
+    let (_, peak) = peak_during(|| {
+        for (i, v) in vectors.iter().enumerate() {
+            c.add_embeddings(&format!("class {}", i % 10), v).unwrap();
+        }
+    });
+    let embeddings = 1000 * dim * 4;
+    println!(
+        "1,000 examples of {dim} values: peak {peak} bytes allocated, {:.0} per example \
+         ({} of embedding); memory_bytes() {}",
+        peak as f64 / 1000.0,
+        dim * 4,
+        c.memory_bytes()
+    );
+    assert!(peak >= embeddings);
+    assert!(
+        peak <= embeddings + 1000 * 64,
+        "{peak} bytes for {embeddings} of embeddings"
+    );
+    assert!(c.memory_bytes() >= embeddings && c.memory_bytes() <= peak);
 }

@@ -2,8 +2,6 @@
 //! export, on the published V2 (int8 backbone) and golden photos of two coarse classes.
 
 mod common;
-#[path = "common/counting.rs"]
-mod counting;
 
 use std::path::PathBuf;
 
@@ -372,44 +370,6 @@ fn exported_tflite_loads_with_the_same_top1_and_labels() {
     )
     .unwrap();
     assert!(worst < 1e-4);
-}
-
-/// 1,000 examples hold their embeddings and little more: each vector one exact allocation.
-#[test]
-fn a_thousand_examples_hold_their_embeddings_and_little_more() {
-    let _serial = counting::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::flex();
-    let base = common::classifier("mobilenet_v1_0.25_128_quant", &device);
-    let dim = base.info().embedding_size;
-    let vectors: Vec<Vec<Vec<f32>>> = (0..1000)
-        .map(|i| {
-            vec![
-                (0..dim)
-                    .map(|j| ((i * 31 + j * 7) % 97) as f32 / 97.0)
-                    .collect(),
-            ]
-        })
-        .collect();
-    let mut c = CustomClassifier::new(&base);
-    let (_, peak) = counting::peak_unlocked(|| {
-        for (i, v) in vectors.iter().enumerate() {
-            c.add_embeddings(&format!("class {}", i % 10), v).unwrap();
-        }
-    });
-    let embeddings = 1000 * dim * 4;
-    println!(
-        "1,000 examples of {dim} values: peak {peak} bytes allocated, {:.0} per example \
-         ({} of embedding); memory_bytes() {}",
-        peak as f64 / 1000.0,
-        dim * 4,
-        c.memory_bytes()
-    );
-    assert!(peak >= embeddings);
-    assert!(
-        peak <= embeddings + 1000 * 64,
-        "{peak} bytes for {embeddings} of embeddings"
-    );
-    assert!(c.memory_bytes() >= embeddings && c.memory_bytes() <= peak);
 }
 
 /// Saved bytes mutated past the checksum (the checksum then recomputed, so the header and sizes
