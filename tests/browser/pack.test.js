@@ -31,7 +31,7 @@ test('the packed package installs and classifies from Node ESM', () => {
   assert.equal(out.info.version, 'MobileNetV2');
   const packed = JSON.parse(readFileSync(path.join(project, 'node_modules/mobilenet-wasm/package.json'), 'utf8'));
   assert.deepEqual(Object.keys(packed.exports['.']), ['workerd', 'node', 'browser', 'default']);
-  assert.deepEqual(Object.values(packed.exports['.']).map((c) => c.types), ['./workerd.d.ts', './node.d.ts', './index.d.ts', './index.d.ts']);
+  assert.deepEqual(Object.values(packed.exports['.']).map((c) => c.types), ['./portable.d.ts', './portable.d.ts', './index.d.ts', './index.d.ts']);
 });
 
 test('webpack 5 bundles it into a page that classifies in Chromium', async () => {

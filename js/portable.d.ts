@@ -1,4 +1,6 @@
-// Types of the workerd entry. Cloudflare Workers: encoded bytes (or RGBA pixels) are the inputs; pass the model bytes as `{ model }`.
+// Types of the Node and Cloudflare Workers entries: encoded bytes (or RGBA pixels) are the
+// inputs (no DOM there); in Node `model` and `labels` may be file paths, in Workers pass the
+// model bytes as `{ model }`.
 import type { ClassifierOf, ClassifierStatic, CustomClassifierOf, CustomClassifierStatic, PortableInput } from './api.js';
 
 export type * from './api.js';
