@@ -291,10 +291,10 @@ impl Classifier {
             head: describe::head(&self.arch, self.output),
             num_classes: self.config.num_classes - self.first_class,
             parameters: self.arch.parameters(),
-            embedding_size: self.arch.embedding_len(),
+            embedding_size: self.embedding_size(),
             input_scaling: describe::scaling(self.scaling),
             labels_source: self.labels_source,
-            sha256: self.sha256.clone(),
+            sha256: self.sha256().into(),
             model_bytes: self.model_bytes,
             quantization_emulated: self.quantization_emulated,
             precision: self.precision(),
@@ -328,6 +328,11 @@ impl Classifier {
 
     /// The exact `S×S` RGB crop fed to the network.
     pub fn crop(&self, pixels: Pixels<'_>) -> Result<Vec<u8>> {
+        self.crop_zoomed(pixels, 1.0)
+    }
+
+    /// [`Classifier::crop`] of the image resized `zoom` times larger (a tighter centre crop).
+    pub(crate) fn crop_zoomed(&self, pixels: Pixels<'_>, zoom: f64) -> Result<Vec<u8>> {
         let n = pixels.width() as u64 * pixels.height() as u64;
         if n > self.max_pixels {
             return Err(Error::ImageTooLarge {
@@ -337,13 +342,17 @@ impl Classifier {
                 limit: self.max_pixels * 6,
             });
         }
-        preprocess::center_crop(pixels, self.config.resolution as u32)
+        preprocess::center_crop_zoomed(pixels, self.config.resolution as u32, zoom)
     }
 
-    /// [`Classifier::crop`] of the image resized `zoom` times larger (a tighter centre crop).
-    pub(crate) fn crop_zoomed(&self, pixels: Pixels<'_>, zoom: f64) -> Result<Vec<u8>> {
-        self.crop(pixels)?;
-        preprocess::center_crop_zoomed(pixels, self.config.resolution as u32, zoom)
+    /// Hex sha256 of the model file(s), `+`-joined for a split model (as [`ModelInfo::sha256`]).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Length of [`Classifier::embed`]'s vectors (as [`ModelInfo::embedding_size`]).
+    pub fn embedding_size(&self) -> usize {
+        self.arch.embedding_len()
     }
 
     /// Runs the network on a crop; returns (embedding, raw outputs including any background).

@@ -53,7 +53,8 @@ pub fn check_label(label: &str) -> Result<()> {
     Ok(())
 }
 
-fn inv_norm(v: &[f32]) -> f32 {
+/// `1 / ‖v‖`, 0 for a zero vector.
+pub(crate) fn inv_norm(v: &[f32]) -> f32 {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 { 1.0 / n } else { 0.0 }
 }

@@ -104,8 +104,8 @@ impl CustomClassifier {
     /// No classes yet, on `base`'s embeddings.
     pub fn new(base: &Classifier) -> Self {
         Self {
-            base_sha256: base.info().sha256,
-            examples: Examples::new(base.info().embedding_size),
+            base_sha256: base.sha256().into(),
+            examples: Examples::new(base.embedding_size()),
             trained: None,
             training: None,
         }
@@ -122,7 +122,7 @@ impl CustomClassifier {
     }
 
     fn check_base(&self, base: &Classifier) -> Result<()> {
-        let sha = base.info().sha256;
+        let sha = base.sha256();
         if sha != self.base_sha256 {
             return Err(Error::ModelMismatch(format!(
                 "made on the base model {}, not this one ({sha})",
@@ -423,7 +423,7 @@ impl CustomClassifier {
             training: None,
         };
         me.check_base(base)?;
-        if me.examples.dim != base.info().embedding_size {
+        if me.examples.dim != base.embedding_size() {
             return Err(Error::ModelMismatch(
                 "embeddings of another length than this base's".into(),
             ));

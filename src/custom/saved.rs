@@ -187,13 +187,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded> {
             return Err(bad("a label twice"));
         }
         let v = take(c.vectors * dim)?;
-        let inv_norms = v
-            .chunks_exact(dim)
-            .map(|r| {
-                let n = r.iter().map(|x| x * x).sum::<f32>().sqrt();
-                if n > 0.0 { 1.0 / n } else { 0.0 }
-            })
-            .collect();
+        let inv_norms = v.chunks_exact(dim).map(examples::inv_norm).collect();
         classes.push(Class {
             label: c.label.clone(),
             examples: c.examples,
