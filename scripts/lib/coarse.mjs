@@ -18,22 +18,22 @@ export const COARSE = {
     641, 642, 683, 684, 687, 699, 776, 822, 875, 881, 889],
 };
 
-/** `{ class: [photo path, …] }` in ImageNet index order, for the classes named (default: all). */
-export function coarsePhotos(names = Object.keys(COARSE)) {
+/** Each ImageNet index's golden photo (undefined where the folder lacks one). */
+function photoOfIndex() {
   const wnids = readFileSync(path.join(modelsDir(), 'imagenet-wnids.txt'), 'utf8').split('\n').map((l) => l.trim());
   const dir = goldenDir();
   const byWnid = new Map(readdirSync(dir).map((f) => [f.split('_')[0], path.join(dir, f)]));
-  return Object.fromEntries(names.map((name) => {
-    const photos = COARSE[name].map((i) => byWnid.get(wnids[i])).filter(Boolean);
-    return [name, photos];
-  }));
+  return wnids.map((w) => byWnid.get(w));
+}
+
+/** `{ class: [photo path, …] }` in ImageNet index order, for the classes named (default: all). */
+export function coarsePhotos(names = Object.keys(COARSE)) {
+  const photos = photoOfIndex();
+  return Object.fromEntries(names.map((name) => [name, COARSE[name].map((i) => photos[i]).filter(Boolean)]));
 }
 
 /** Every photo of none of the coarse classes (the open-set check's). */
 export function otherPhotos() {
   const taken = new Set(Object.values(COARSE).flat());
-  const wnids = readFileSync(path.join(modelsDir(), 'imagenet-wnids.txt'), 'utf8').split('\n').map((l) => l.trim());
-  const dir = goldenDir();
-  const byWnid = new Map(readdirSync(dir).map((f) => [f.split('_')[0], path.join(dir, f)]));
-  return wnids.map((w, i) => (taken.has(i) ? null : byWnid.get(w))).filter(Boolean);
+  return photoOfIndex().filter((p, i) => p && !taken.has(i));
 }
