@@ -89,9 +89,17 @@ export interface ModelInfo {
   simd: SimdLevel;
 }
 
-export interface ColdStart { fetchMs: number; compileMs: number; buildMs: number; firstInferenceMs: number; totalMs: number }
+export interface ColdStart {
+  fetchMs: number; compileMs: number; buildMs: number; firstInferenceMs: number; totalMs: number;
+  /** Worker-backed classifiers: starting the worker (its script fetched and run), counted in `totalMs`. */
+  workerStartMs?: number;
+}
 export interface InferenceStats { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; lastMs: number }
-export interface Stats { coldStart: ColdStart; inference: InferenceStats; memoryBytes: number }
+export interface Stats {
+  coldStart: ColdStart; inference: InferenceStats; memoryBytes: number;
+  /** Worker-backed classifiers: requests the worker made since the model loaded (resource timing). */
+  network?: { requests: number; bytes: number };
+}
 
 export interface RgbaPixels { data: Uint8Array | Uint8ClampedArray; width: number; height: number }
 
@@ -111,6 +119,8 @@ export interface ClassifierOf<I> {
   classify(input: I, options?: ClassifyOptions): Promise<Prediction[]>;
   embed(input: I): Promise<Float32Array>;
   readonly info: ModelInfo;
+  /** Whether this classifier runs in a Web Worker (browser: `load({ worker: true })`). */
+  readonly worker: false;
   stats(): Stats;
   /** Releases the wasm memory this classifier holds; later calls throw `E_FREED`. */
   free(): void;

@@ -1,31 +1,13 @@
-// Browser / bundler entry: fetches the wasm next to this file (the relaxed-SIMD build where the
-// engine supports it, else the simd128 one) (webpack 5 and other bundlers
-// follow `new URL(…, import.meta.url)`), compiling it while it streams.
-import init from './mobilenet_wasm.js';
-import { fetchBytes, makeClassifier, once, pickSimd } from './core.js';
+// Browser / bundler entry. `Classifier.load({ worker: true })` runs the classifier in a dedicated
+// Web Worker (worker.js, the same API over messages: remote.js); otherwise it runs in the calling
+// thread. The worker is spelled `new Worker(new URL(…, import.meta.url))` so that webpack 5 and
+// Vite bundle it.
+import { makeClassifier } from './core.js';
+import { browserEnv } from './browser-env.js';
+import { loadRemote } from './remote.js';
 
-let wasm = null;
-const wasmUrls = {
-  'relaxed-simd': new URL('./mobilenet_wasm_relaxed_bg.wasm', import.meta.url),
-  simd128: new URL('./mobilenet_wasm_bg.wasm', import.meta.url),
-};
-const modelUrl = new URL('./models/default.tflite', import.meta.url);
-const labelsUrl = new URL('./models/labels.txt', import.meta.url);
+const spawn = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'mobilenet-wasm' });
 
-export const Classifier = makeClassifier({
-  init: once(async (simd) => {
-    const url = wasmUrls[pickSimd(simd)];
-    const t = performance.now();
-    wasm = await init({ module_or_path: url });
-    return performance.now() - t;
-  }),
-  // Coded errors for a failed fetch (an error page must not become the model or the labels).
-  defaultModel: () => fetchBytes(modelUrl),
-  async defaultLabels() {
-    const text = new TextDecoder().decode(await fetchBytes(labelsUrl));
-    return text.split('\n').map((l) => l.trim()).filter(Boolean);
-  },
-  memoryBytes: () => wasm?.memory.buffer.byteLength ?? 0,
-});
+export const Classifier = makeClassifier({ ...browserEnv, remote: (options) => loadRemote(options, spawn) });
 export default Classifier;
 export { CustomClassifier } from './custom.js';

@@ -89,8 +89,11 @@ export async function fetchBytes(url, signal) {
 
 const linesOf = (bytes) => new TextDecoder().decode(bytes).split('\n').map((l) => l.trim()).filter(Boolean);
 
-/** The pixels of a DOM image source; coded errors for what cannot be read. */
-function domPixels(input, maxPixels) {
+/**
+ * The size of a DOM image source, checked (loaded, within the pixel budget) before anything of
+ * that size is drawn or copied; coded errors for what cannot be read.
+ */
+export function domSize(input, maxPixels) {
   if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && (!input.complete || input.naturalWidth === 0)) {
     // An unloaded image with width/height attributes would be drawn blank and classified.
     throw codedError('E_IMAGE_DECODE', 'the image has not loaded (or is broken): await img.decode() first');
@@ -106,7 +109,21 @@ function domPixels(input, maxPixels) {
   if (!width || !height) throw codedError('E_INPUT_SIZE', `image source is ${width}x${height}`);
   side('width', width);
   side('height', height);
-  withinBudget(width, height, maxPixels); // before a canvas of that size exists
+  withinBudget(width, height, maxPixels);
+  return { width, height };
+}
+
+/** What drawing or copying a DOM source threw, as a coded error. */
+export function drawError(e) {
+  if (e?.name === 'SecurityError') return codedError('E_ARGUMENT', 'a cross-origin image without CORS: its pixels cannot be read', e);
+  if (e?.name === 'InvalidStateError') return codedError('E_IMAGE_DECODE', `the image cannot be drawn: ${e.message}`, e);
+  if (e instanceof TypeError) return codedError('E_ARGUMENT', `not an image source: ${e.message}`, e);
+  return codedError('E_IMAGE_DECODE', String(e?.message ?? e), e);
+}
+
+/** The pixels of a DOM image source. */
+function domPixels(input, maxPixels) {
+  const { width, height } = domSize(input, maxPixels); // before a canvas of that size exists
   const offscreen = typeof OffscreenCanvas !== 'undefined';
   if (!offscreen && typeof document === 'undefined') {
     throw codedError('E_ARGUMENT', 'DOM image sources need a browser; here pass encoded bytes or { data, width, height }');
@@ -118,10 +135,7 @@ function domPixels(input, maxPixels) {
     const img = ctx.getImageData(0, 0, width, height);
     return { data: new Uint8Array(img.data.buffer), width, height };
   } catch (e) {
-    if (e?.name === 'SecurityError') throw codedError('E_ARGUMENT', 'a cross-origin image without CORS: its pixels cannot be read', e);
-    if (e?.name === 'InvalidStateError') throw codedError('E_IMAGE_DECODE', `the image cannot be drawn: ${e.message}`, e);
-    if (e instanceof TypeError) throw codedError('E_ARGUMENT', `not an image source: ${e.message}`, e);
-    throw codedError('E_IMAGE_DECODE', String(e?.message ?? e), e);
+    throw drawError(e);
   }
 }
 
@@ -168,6 +182,10 @@ export function makeClassifier(env) {
       options = loadOptions(options);
       const { signal } = options;
       checkSignal(signal);
+      if (options.worker) {
+        if (!env.remote) throw codedError('E_ARGUMENT', 'worker: true needs a browser page (a dedicated Web Worker); here load without it');
+        return env.remote(options);
+      }
       // Refused synchronously (not from inside a cached promise nobody awaits yet: that was an
       // unhandled rejection that ended the Node process).
       pickSimd(options.simd);
@@ -249,42 +267,13 @@ export function makeClassifier(env) {
      * rethrows it nowhere, so pass one). `signal` (AbortSignal) or the returned `stop()` ends it.
      */
     classifyStream(video, options) {
-      const { onResult, onError, signal, topK: k } = streamOptions(options);
-      const topK = topKOf(k === undefined ? undefined : { topK: k });
       this.#live();
-      if (typeof HTMLVideoElement === 'undefined' || !(video instanceof HTMLVideoElement)) {
-        throw codedError('E_ARGUMENT', 'classifyStream takes an HTMLVideoElement (in a browser page)');
-      }
-      let stopped = Boolean(signal?.aborted);
-      let busy = false;
-      const next = () => {
-        if (stopped) return;
-        if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(frame);
-        else requestAnimationFrame(() => frame(now(), { mediaTime: video.currentTime }));
-      };
-      const frame = async (_, meta) => {
-        if (stopped) return;
-        if (!busy && video.readyState >= 2) {
-          busy = true;
-          const timestamp = (meta?.mediaTime ?? video.currentTime) * 1000;
-          const t = now();
-          try {
-            const top = await this.classify(video, { topK });
-            if (!stopped) onResult({ top, timestamp, ms: now() - t });
-          } catch (e) {
-            if (!stopped) {
-              if (onError) onError(e);
-              if (e.code === 'E_FREED' || e.code === 'E_INTERNAL' || !onError) stopped = true;
-            }
-          } finally {
-            busy = false;
-          }
-        }
-        next();
-      };
-      signal?.addEventListener('abort', () => { stopped = true; }, { once: true });
-      next();
-      return { stop: () => { stopped = true; } };
+      return streamFrames(this, video, options);
+    }
+
+    /** Whether this classifier runs in a Web Worker (`load({ worker: true })`). */
+    get worker() {
+      return false;
     }
 
     /** `{ version, widthMultiplier, resolution, numClasses, parameters, sha256, … }` */
@@ -317,6 +306,48 @@ export function makeClassifier(env) {
     Object.defineProperty(Classifier.prototype, Symbol.dispose, { value() { this.free(); } });
   }
   return Classifier;
+}
+
+/**
+ * `classifyStream` of any classifier (in this thread or a worker): one frame in flight, frames
+ * that arrive meanwhile dropped, each result with its frame's media time.
+ */
+export function streamFrames(clf, video, options) {
+  const { onResult, onError, signal, topK: k } = streamOptions(options);
+  const topK = topKOf(k === undefined ? undefined : { topK: k });
+  if (typeof HTMLVideoElement === 'undefined' || !(video instanceof HTMLVideoElement)) {
+    throw codedError('E_ARGUMENT', 'classifyStream takes an HTMLVideoElement (in a browser page)');
+  }
+  let stopped = Boolean(signal?.aborted);
+  let busy = false;
+  const next = () => {
+    if (stopped) return;
+    if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(frame);
+    else requestAnimationFrame(() => frame(now(), { mediaTime: video.currentTime }));
+  };
+  const frame = async (_, meta) => {
+    if (stopped) return;
+    if (!busy && video.readyState >= 2) {
+      busy = true;
+      const timestamp = (meta?.mediaTime ?? video.currentTime) * 1000;
+      const t = now();
+      try {
+        const top = await clf.classify(video, { topK });
+        if (!stopped) onResult({ top, timestamp, ms: now() - t });
+      } catch (e) {
+        if (!stopped) {
+          if (onError) onError(e);
+          if (e.code === 'E_FREED' || e.code === 'E_INTERNAL' || !onError) stopped = true;
+        }
+      } finally {
+        busy = false;
+      }
+    }
+    next();
+  };
+  signal?.addEventListener('abort', () => { stopped = true; }, { once: true });
+  next();
+  return { stop: () => { stopped = true; } };
 }
 
 /** Runs a call into the wasm; a trap (RuntimeError) or a stray non-coded error is E_INTERNAL. */

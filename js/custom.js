@@ -7,9 +7,12 @@ import { customClassifyOptions, label as labelOf, trainOptions } from './validat
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
-/** Gives the page (or the worker's message loop) a turn without timer clamping. */
+/**
+ * Gives the page (or the worker's message loop) a turn without timer clamping: a message task,
+ * queued behind the messages already waiting (scheduler.yield's continuation would run before
+ * them, so an abort or a classify posted to a worker waited for the whole training).
+ */
 function yieldToLoop() {
-  if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
   if (typeof MessageChannel === 'undefined') return new Promise((r) => setTimeout(r, 0));
   return new Promise((resolve) => {
     const c = new MessageChannel();
@@ -58,6 +61,7 @@ export class CustomClassifier {
   /** No classes yet, on `base`'s embeddings. */
   static async create(base) {
     const b = baseOf(base);
+    if (b.remote) return b.remote.create(); // the base runs in a worker: so do its classes
     return new CustomClassifier(b.call((inner) => WasmCustom.create(inner)), base);
   }
 
@@ -66,6 +70,7 @@ export class CustomClassifier {
     const b = baseOf(base);
     const data = toBytes(bytes);
     if (!data) throw codedError('E_ARGUMENT', 'load takes the bytes save() returned (Uint8Array or ArrayBuffer)');
+    if (b.remote) return b.remote.load(data);
     return new CustomClassifier(b.call((inner) => WasmCustom.load(inner, data)), base);
   }
 

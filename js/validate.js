@@ -8,7 +8,7 @@ export function codedError(code, message, cause) {
   return e;
 }
 
-const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'kernels', 'signal', 'maxPixels', 'decode']);
+const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'kernels', 'signal', 'maxPixels', 'decode', 'worker']);
 /** Default decoded-pixel budget (the wasm's own ceiling: 512 MiB at 6 bytes a pixel). */
 export const DEFAULT_MAX_PIXELS = Math.floor(512 * 1024 * 1024 / 6);
 const PRECISIONS = ['int8', 'float32'];
@@ -29,7 +29,8 @@ export function loadOptions(options) {
   for (const key of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(key)) throw codedError('E_ARGUMENT', `unknown load option ${JSON.stringify(key)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
   }
-  const { model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode } = options;
+  const { model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode, worker } = options;
+  if (worker !== undefined && typeof worker !== 'boolean') throw codedError('E_ARGUMENT', `worker must be true or false, not ${show(worker)}`);
   if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels >= 1 && maxPixels <= DEFAULT_MAX_PIXELS)) {
     throw codedError('E_ARGUMENT', `maxPixels must be a whole number from 1 to ${DEFAULT_MAX_PIXELS}, not ${show(maxPixels)}`);
   }

@@ -34,7 +34,7 @@ if [ -x node_modules/.bin/wasm-opt ] && [ "$profile" = release ]; then
       --enable-reference-types --enable-multivalue "pkg/$f.wasm" -o "pkg/$f.wasm"
   done
 fi
-cp js/core.js js/custom.js js/validate.js js/node.js js/browser.js js/workerd.js js/index.d.ts js/api.d.ts js/portable.d.ts js/package.json js/README.md js/CHANGELOG.md pkg/
+cp js/core.js js/custom.js js/validate.js js/node.js js/browser.js js/browser-env.js js/remote.js js/worker.js js/workerd.js js/index.d.ts js/api.d.ts js/portable.d.ts js/package.json js/README.md js/CHANGELOG.md pkg/
 cp "$models/mobilenet_v2_1.0_224_quant/mobilenet_v2_1.0_224_quant.tflite" pkg/models/default.tflite
 cp "$models/imagenet-labels.txt" pkg/models/labels.txt
 rm -f pkg/.gitignore

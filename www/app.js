@@ -1,19 +1,36 @@
-// The page: camera frames go to the worker one at a time (stale frames are dropped).
+// The page: the package's worker-backed classifier (`Classifier.load({ worker: true })`) runs
+// the model and the custom classes in a Web Worker; camera frames go to it one at a time
+// (stale frames are dropped), and Teach mode (teach.js) calls the CustomClassifier directly.
+import { Classifier, CustomClassifier } from '../pkg/browser.js';
 import { teach } from './teach.js';
+import { loadSaved, store } from './store.js';
 
 const $ = (id) => document.getElementById(id);
-const worker = new Worker(/* webpackChunkName: "worker" */ new URL('./worker.js', import.meta.url), { type: 'module' });
 const manifest = await (await fetch('./models/manifest.json')).json();
 const video = $('video');
-const teaching = teach(worker, video);
+let clf = null;
+let custom = null;
+let modelName = null;
+let ready = Promise.resolve();
+let generation = 0;
 let busy = false;
-let loaded = false;
 let loadedAt = Infinity;
 let frames = [];
 let classified = 0;
 const sent = { page: { requests: 0, bytes: 0 }, worker: { requests: 0, bytes: 0 } };
 const recent = [];
-let nextId = 0;
+
+const teaching = teach(video, {
+  custom: () => custom,
+  // Taught classes are kept per model in IndexedDB (the bytes save() returns).
+  persist: async () => store(modelName, await custom.save()),
+  // Imported classes replace the current ones (E_MODEL_MISMATCH when taught on another model).
+  async replace(bytes) {
+    const next = await CustomClassifier.load(clf, bytes);
+    custom.free();
+    custom = next;
+  },
+});
 
 for (const m of manifest.models) {
   const opt = document.createElement('option');
@@ -24,24 +41,65 @@ for (const m of manifest.models) {
   $('model').append(opt);
 }
 
+function problem(e) {
+  $('camera-message').hidden = false;
+  $('camera-message').textContent = `${e.code ?? 'E_INTERNAL'}: ${e.message}`;
+}
+
+/** The classes saved for this model, else none yet (another format or base: start afresh). */
+async function restore(base, name) {
+  const saved = await loadSaved(name).catch(() => null);
+  if (saved) {
+    try {
+      return await CustomClassifier.load(base, saved);
+    } catch { /* start afresh */ }
+  }
+  return CustomClassifier.create(base);
+}
+
 function load(name) {
-  loaded = false;
+  const mine = ++generation;
   loadedAt = Infinity;
   $('cold').textContent = '…';
   $('loaded-model').textContent = `${name} (loading)`;
   $('arithmetic').textContent = '—';
-  worker.postMessage({ type: 'load', model: manifest.models.find((m) => m.name === name), labels: manifest.labels, name });
+  const [oldClf, oldCustom] = [clf, custom];
+  clf = null;
+  custom = null;
+  teaching.render();
+  oldCustom?.free();
+  oldClf?.free();
+  const m = manifest.models.find((x) => x.name === name);
+  ready = (async () => {
+    const next = await Classifier.load({ worker: true, model: m.files.map((f) => `./models/${f}`), integrity: m.integrity, labels: `./models/${manifest.labels}` });
+    const classes = await restore(next, name).catch((e) => { next.free(); throw e; });
+    if (mine !== generation) {
+      classes.free();
+      next.free();
+      return;
+    }
+    [clf, custom, modelName] = [next, classes, name];
+    loadedAt = performance.now();
+    $('loaded-model').textContent = name;
+    const { precision, int8Products, simd } = clf.info;
+    $('arithmetic').textContent = `${precision}${int8Products ? ` (${int8Products} products)` : ''}, ${simd}`;
+    show(clf.stats());
+    teaching.render();
+  })();
+  ready.catch(problem);
 }
 
 function show(stats) {
   const c = stats.coldStart;
   $('cold').textContent = c.totalMs.toFixed(0);
-  $('cold-detail').textContent = `(fetch ${c.fetchMs.toFixed(0)}, compile ${c.compileMs.toFixed(0)}, build ${c.buildMs.toFixed(0)}, first inference ${c.firstInferenceMs.toFixed(0)})`;
+  $('cold-detail').textContent = `(worker ${c.workerStartMs.toFixed(0)}, fetch ${c.fetchMs.toFixed(0)}, compile ${c.compileMs.toFixed(0)}, build ${c.buildMs.toFixed(0)}, first inference ${c.firstInferenceMs.toFixed(0)})`;
   if (stats.inference.count > 0) {
     $('p50').textContent = stats.inference.p50Ms.toFixed(1);
     $('p95').textContent = stats.inference.p95Ms.toFixed(1);
     $('p99').textContent = stats.inference.p99Ms.toFixed(1);
   }
+  sent.worker = stats.network;
+  showSent();
 }
 
 function sparkline(ms) {
@@ -57,45 +115,36 @@ function sparkline(ms) {
   ctx.stroke();
 }
 
-worker.onmessage = ({ data }) => {
-  if (teaching.handle(data) && data.type !== 'loaded') return;
-  if (data.type === 'loaded') {
-    loaded = true;
-    loadedAt = performance.now();
-    $('loaded-model').textContent = data.name;
-    const { precision, int8Products, simd } = data.info;
-    $('arithmetic').textContent = `${precision}${int8Products ? ` (${int8Products} products)` : ''}, ${simd}`;
-    show(data.stats);
-  } else if (data.type === 'result') {
-    busy = false;
-    const [top1] = data.top;
-    $('top1').textContent = top1.label;
-    $('top5').replaceChildren(...data.top.map((p) => {
-      const li = document.createElement('li');
-      const label = Object.assign(document.createElement('span'), { textContent: p.label });
-      const pct = Object.assign(document.createElement('small'), { textContent: ` ${(p.probability * 100).toFixed(1)} %` });
-      const bar = Object.assign(document.createElement('div'), { className: 'bar' });
-      bar.style.width = `${(p.probability * 100).toFixed(1)}%`; // CSSOM: allowed under a strict CSP
-      li.append(label, pct, bar);
-      return li;
-    }));
-    show(data.stats);
-    $('frames-classified').textContent = ++classified;
-    sent.worker = data.worker;
-    showSent();
-    const now = performance.now();
-    frames = frames.filter((t) => now - t < 1000).concat(now);
-    $('fps').textContent = frames.length;
-    sparkline(data.ms);
-  } else if (data.type === 'error') {
-    busy = false;
-    $('camera-message').hidden = false;
-    $('camera-message').textContent = `${data.code}: ${data.message}`;
-  }
-};
+function showTop(top) {
+  const [top1] = top;
+  $('top1').textContent = top1.label;
+  $('top5').replaceChildren(...top.map((p) => {
+    const li = document.createElement('li');
+    const label = Object.assign(document.createElement('span'), { textContent: p.label });
+    const pct = Object.assign(document.createElement('small'), { textContent: ` ${(p.probability * 100).toFixed(1)} %` });
+    const bar = Object.assign(document.createElement('div'), { className: 'bar' });
+    bar.style.width = `${(p.probability * 100).toFixed(1)}%`; // CSSOM: allowed under a strict CSP
+    li.append(label, pct, bar);
+    return li;
+  }));
+}
+
+/** Classifies `image` (a video frame or a photo's bytes) with the model or, when chosen, the custom classes. */
+async function classify(image) {
+  const t = performance.now();
+  const options = teaching.classifyOptions();
+  const top = options && custom.classes.length > 0 ? await custom.classify(image, { topK: 5, ...options }) : await clf.classify(image, { topK: 5 });
+  showTop(top);
+  show(clf.stats());
+  $('frames-classified').textContent = ++classified;
+  const now = performance.now();
+  frames = frames.filter((f) => now - f < 1000).concat(now);
+  $('fps').textContent = frames.length;
+  sparkline(now - t);
+}
 
 // Privacy: every request made after the model loaded is counted, the page's from its resource
-// timing and the worker's as the worker reports them with each result.
+// timing and the worker's as the classifier's stats report them.
 function showSent() {
   $('after-load').textContent = sent.page.requests + sent.worker.requests;
   $('bytes-after-load').textContent = sent.page.bytes + sent.worker.bytes;
@@ -112,10 +161,9 @@ new PerformanceObserver((list) => {
 
 async function sendFrame() {
   // While a Teach button is held, frames become examples instead.
-  if (loaded && !(await teaching.capture()) && !busy && video.readyState >= 2) {
+  if (clf && !(await teaching.capture()) && !busy && video.readyState >= 2 && !video.paused) {
     busy = true;
-    const bitmap = await createImageBitmap(video);
-    worker.postMessage({ type: 'classify', image: bitmap, id: nextId++, custom: teaching.classifyOptions() }, [bitmap]);
+    classify(video).catch(problem).finally(() => { busy = false; });
   }
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(sendFrame);
   else requestAnimationFrame(sendFrame);
@@ -128,7 +176,8 @@ $('file').onchange = async (e) => {
   const bytes = new Uint8Array(await file.arrayBuffer());
   video.pause();
   busy = true;
-  worker.postMessage({ type: 'classify', image: bytes, id: nextId++, custom: teaching.classifyOptions() }, [bytes.buffer]);
+  // A photo chosen while the model loads waits for it.
+  ready.then(() => classify(bytes)).catch(problem).finally(() => { busy = false; });
 };
 
 load(manifest.default);

@@ -1,11 +1,11 @@
 // Teach mode: classes named here, camera frames captured while a class's button is held (or
-// photos chosen or dropped on a class), training with a progress bar and a loss curve, export and import. The examples
-// and the training live in the worker; this file draws and sends messages.
+// photos chosen or dropped on a class), training with a progress bar and a loss curve, export
+// and import. The examples and the training live in the classifier's worker; this file draws
+// and calls the CustomClassifier (`host.custom()`, null while a model loads).
 const $ = (id) => document.getElementById(id);
 
-export function teach(worker, video) {
+export function teach(video, host) {
   let declared = [];
-  let current = { classes: [], trained: false };
   let capturing = null;
   let inFlight = false;
   const losses = [];
@@ -15,10 +15,34 @@ export function teach(worker, video) {
     $('teach-message').textContent = text ?? '';
   };
 
+  /** Runs a Teach action on the custom classifier; its error shown, the classes redrawn. */
+  async function act(f) {
+    const custom = host.custom();
+    if (!custom) return message('the model is still loading');
+    try {
+      await f(custom);
+      message(null);
+    } catch (e) {
+      message(`${e.code ?? 'E_INTERNAL'}: ${e.message}`);
+    }
+    render();
+  }
+
+  const addPhotos = (label, files) => act(async (custom) => {
+    for (const f of files) {
+      if (!f.type.startsWith('image/')) continue;
+      await custom.addExample(new Uint8Array(await f.arrayBuffer()), label, { flip: true });
+    }
+    await host.persist();
+  });
+
   function render() {
-    const names = [...new Set([...current.classes.map((c) => c.label), ...declared])];
+    const custom = host.custom();
+    const taught = custom ? custom.classes.map((label) => ({ label, count: custom.exampleCount(label) })) : [];
+    const trained = custom?.trained ?? false;
+    const names = [...new Set([...taught.map((c) => c.label), ...declared])];
     $('classes').replaceChildren(...names.map((label) => {
-      const count = current.classes.find((c) => c.label === label)?.count ?? 0;
+      const count = taught.find((c) => c.label === label)?.count ?? 0;
       const li = document.createElement('li');
       li.dataset.class = label;
       const name = Object.assign(document.createElement('strong'), { textContent: label });
@@ -38,36 +62,29 @@ export function teach(worker, video) {
       hold.addEventListener('pointerdown', start);
       for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) hold.addEventListener(ev, stop);
       const photos = Object.assign(document.createElement('input'), { type: 'file', accept: 'image/*', multiple: true });
-      photos.onchange = async () => {
-        for (const f of photos.files) {
-          const bytes = new Uint8Array(await f.arrayBuffer());
-          worker.postMessage({ type: 'customAdd', label, image: bytes }, [bytes.buffer]);
-        }
-      };
+      photos.onchange = () => addPhotos(label, [...photos.files]);
       const add = Object.assign(document.createElement('label'), { className: 'file', textContent: 'add photos ' });
       add.append(photos);
       const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Remove' });
       remove.onclick = () => {
         declared = declared.filter((d) => d !== label);
-        worker.postMessage({ type: 'customRemove', label });
-        render();
+        act(async (c) => {
+          await c.removeClass(label);
+          await host.persist();
+        });
       };
       // Photos dropped on the class's row are its examples too.
       li.addEventListener('dragover', (e) => e.preventDefault());
-      li.addEventListener('drop', async (e) => {
+      li.addEventListener('drop', (e) => {
         e.preventDefault();
-        for (const f of e.dataTransfer.files) {
-          if (!f.type.startsWith('image/')) continue;
-          const bytes = new Uint8Array(await f.arrayBuffer());
-          worker.postMessage({ type: 'customAdd', label, image: bytes }, [bytes.buffer]);
-        }
+        addPhotos(label, [...e.dataTransfer.files]);
       });
       li.append(name, n, ' examples ', hold, add, remove);
       return li;
     }));
-    const ready = current.classes.filter((c) => c.count > 0).length >= 2;
+    const ready = taught.filter((c) => c.count > 0).length >= 2;
     $('train').disabled = !ready;
-    $('train-status').textContent = current.trained ? 'trained' : ready ? 'not trained (kNN until then)' : 'needs two classes with examples';
+    $('train-status').textContent = trained ? 'trained' : ready ? 'not trained (kNN until then)' : 'needs two classes with examples';
   }
 
   function drawLoss() {
@@ -101,58 +118,56 @@ export function teach(worker, video) {
     losses.length = 0;
     $('train').disabled = true;
     $('train-progress').value = 0;
-    worker.postMessage({ type: 'customTrain', epochs: 50 });
+    const epochs = 50;
+    let report;
+    act(async (custom) => {
+      report = await custom.train({
+        epochs,
+        onProgress: (r) => {
+          losses.push(r.loss);
+          $('train-progress').value = r.epoch / epochs;
+          $('train-status').textContent = `epoch ${r.epoch}/${epochs}, loss ${r.loss.toFixed(3)}`;
+          drawLoss();
+        },
+      });
+      await host.persist();
+    }).then(() => {
+      if (report) $('train-status').textContent = `trained: ${report.epochs} epochs in ${report.ms.toFixed(0)} ms, loss ${report.loss.toFixed(3)}, training accuracy ${(report.accuracy * 100).toFixed(0)} %`;
+    });
   };
   $('threshold').oninput = () => { $('threshold-value').textContent = Number($('threshold').value).toFixed(2); };
-  $('export-classes').onclick = () => worker.postMessage({ type: 'customExport', what: 'classes' });
-  $('download-tflite').onclick = () => worker.postMessage({ type: 'customExport', what: 'tflite' });
+  $('export-classes').onclick = () => act(async (c) => download(await c.save(), 'custom-classes.mnwc'));
+  $('download-tflite').onclick = () => act(async (c) => download(await c.exportTflite(), 'custom-classes.tflite'));
   $('clear-classes').onclick = () => {
     declared = [];
-    worker.postMessage({ type: 'customClear' });
+    act(async (c) => {
+      await c.clear();
+      await host.persist();
+    });
   };
   $('import-classes').onchange = async (e) => {
     const f = e.target.files[0];
     if (!f) return;
     const bytes = new Uint8Array(await f.arrayBuffer());
-    worker.postMessage({ type: 'customImport', bytes }, [bytes.buffer]);
+    await act(async (c) => {
+      await host.replace(bytes);
+      await host.persist();
+    });
   };
 
   return {
+    render,
     /** Options for the next classify: custom classes when chosen. */
     classifyOptions: () => ($('use-custom').checked ? { threshold: Number($('threshold').value) } : undefined),
     /** While a class's button is held, frames become its examples (one in flight). */
     async capture() {
       if (!capturing || inFlight || video.readyState < 2) return Boolean(capturing);
       inFlight = true;
-      const bitmap = await createImageBitmap(video);
-      worker.postMessage({ type: 'customAdd', label: capturing, image: bitmap }, [bitmap]);
-      return true;
-    },
-    /** A worker message for Teach mode; whether it was one. */
-    handle(data) {
-      if (data.type === 'custom' || data.type === 'loaded') {
-        current = data.type === 'loaded' ? data.custom : data.state;
-        if (data.type === 'custom') inFlight = false;
-        render();
-      } else if (data.type === 'trainProgress') {
-        losses.push(data.loss);
-        $('train-progress').value = data.epoch / data.epochs;
-        $('train-status').textContent = `epoch ${data.epoch}/${data.epochs}, loss ${data.loss.toFixed(3)}`;
-        drawLoss();
-      } else if (data.type === 'trained') {
-        current = data.state;
-        render();
-        $('train-status').textContent = `trained: ${data.report.epochs} epochs in ${data.report.ms.toFixed(0)} ms, loss ${data.report.loss.toFixed(3)}, training accuracy ${(data.report.accuracy * 100).toFixed(0)} %`;
-      } else if (data.type === 'exported') {
-        download(data.bytes, data.what === 'tflite' ? 'custom-classes.tflite' : 'custom-classes.mnwc');
-      } else if (data.type === 'error' && data.during?.startsWith('custom')) {
-        inFlight = false;
-        message(`${data.code}: ${data.message}`);
-        render();
-      } else {
-        return false;
-      }
-      if (data.type !== 'error') message(null);
+      const label = capturing;
+      act(async (c) => {
+        await c.addExample(video, label, { flip: true });
+        await host.persist();
+      }).finally(() => { inFlight = false; });
       return true;
     },
   };

@@ -38,10 +38,13 @@ test('webpack 5 bundles it into a page that classifies in Chromium', async () =>
   mkdirSync(path.join(project, 'src'), { recursive: true });
   writeFileSync(path.join(project, 'src/index.js'), `
     import { Classifier } from 'mobilenet-wasm';
-    const clf = await Classifier.load();
     const bytes = new Uint8Array(await (await fetch('./tench.jpg')).arrayBuffer());
+    const clf = await Classifier.load();
     const [top] = await clf.classify(bytes);
-    document.title = 'top1:' + top.index + ':' + top.label;
+    // The worker-backed classifier: the bundler must have found and bundled its worker.
+    const remote = await Classifier.load({ worker: true });
+    const [inWorker] = await remote.classify(bytes);
+    document.title = 'top1:' + top.index + ':' + top.label + '|worker:' + inWorker.index + ':' + inWorker.label;
   `);
   const dist = path.join(project, 'dist');
   const stats = await new Promise((resolve, reject) => webpack({
@@ -55,7 +58,7 @@ test('webpack 5 bundles it into a page that classifies in Chromium', async () =>
   assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
   const emitted = execFileSync('find', [dist, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
   const bytes = (re) => emitted.filter((f) => re.test(f)).map((f) => readFileSync(f).length).reduce((a, b) => a + b, 0);
-  console.log(`webpack: ${emitted.length} files; JS ${bytes(/\.js$/)} bytes, wasm ${bytes(/\.wasm$/)} bytes, model ${bytes(/\.tflite$/)} bytes`);
+  console.log(`webpack: ${emitted.length} files; JS ${bytes(/\.js$/)} bytes, wasm ${bytes(/\.wasm$/)} bytes, model ${bytes(/\.tflite$/)} bytes: ${emitted.map((f) => path.relative(dist, f)).join(', ')}`);
   writeFileSync(path.join(dist, 'index.html'), '<!doctype html><script src="main.js"></script>');
   writeFileSync(path.join(dist, 'tench.jpg'), readFileSync(tench));
   const server = await serveStatic({ mounts: [['/', dist]] });
@@ -64,7 +67,7 @@ test('webpack 5 bundles it into a page that classifies in Chromium', async () =>
     const page = await browser.newPage();
     await page.goto(server.base);
     await page.waitForFunction(() => document.title.startsWith('top1:'), null, { timeout: 30000 });
-    assert.match(await page.title(), /^top1:0:tench/);
+    assert.match(await page.title(), /^top1:0:tench.*\|worker:0:tench/);
   } finally {
     await browser.close();
     await server.stop();
@@ -77,10 +80,13 @@ test('Vite builds it unchanged into a page that classifies in Chromium', async (
   writeFileSync(path.join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>');
   writeFileSync(path.join(app, 'main.js'), `
     import { Classifier } from 'mobilenet-wasm';
-    const clf = await Classifier.load();
     const bytes = new Uint8Array(await (await fetch('./tench.jpg')).arrayBuffer());
+    const clf = await Classifier.load();
     const [top] = await clf.classify(bytes);
-    document.title = 'top1:' + top.index + ':' + top.label;
+    // The worker-backed classifier: the bundler must have found and bundled its worker.
+    const remote = await Classifier.load({ worker: true });
+    const [inWorker] = await remote.classify(bytes);
+    document.title = 'top1:' + top.index + ':' + top.label + '|worker:' + inWorker.index + ':' + inWorker.label;
   `);
   writeFileSync(path.join(app, 'public/tench.jpg'), readFileSync(tench));
   const { build } = await import('vite');
@@ -89,7 +95,7 @@ test('Vite builds it unchanged into a page that classifies in Chromium', async (
   // What Vite emitted: the wasm builds and the model found through new URL(…, import.meta.url).
   const assets = execFileSync('find', [dist, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => path.relative(dist, f));
   const size = (re) => assets.filter((f) => re.test(f)).map((f) => readFileSync(path.join(dist, f)).length).reduce((a, b) => a + b, 0);
-  console.log(`vite: ${assets.length} files; JS ${size(/\.js$/)} bytes, wasm ${size(/\.wasm$/)} bytes, model ${size(/\.tflite$/)} bytes`);
+  console.log(`vite: ${assets.length} files; JS ${size(/\.js$/)} bytes, wasm ${size(/\.wasm$/)} bytes, model ${size(/\.tflite$/)} bytes: ${assets.join(', ')}`);
   assert.ok(assets.some((f) => /mobilenet_wasm_relaxed_bg.*\.wasm$/.test(f)), assets.join(', '));
   assert.ok(assets.some((f) => /\.tflite$/.test(f)), 'the bundled model is an asset');
   const server = await serveStatic({ mounts: [['/', dist]] });
@@ -100,7 +106,7 @@ test('Vite builds it unchanged into a page that classifies in Chromium', async (
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.base);
     await page.waitForFunction(() => document.title.startsWith('top1:'), null, { timeout: 30000 });
-    assert.match(await page.title(), /^top1:0:tench/);
+    assert.match(await page.title(), /^top1:0:tench.*\|worker:0:tench/);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

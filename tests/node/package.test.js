@@ -118,6 +118,10 @@ test('bad options and inputs are coded errors before the wasm, and the next good
     assert.equal(await code(Classifier.load({ model: file, maxPixels })), 'E_ARGUMENT', `maxPixels ${maxPixels}`);
   }
   assert.equal(await code(Classifier.load({ model: file, decode: 'fast' })), 'E_ARGUMENT');
+  // A worker-backed classifier needs a browser's Web Workers; Node says so.
+  assert.equal(await code(Classifier.load({ model: file, worker: true })), 'E_ARGUMENT');
+  assert.equal(await code(Classifier.load({ model: file, worker: 1 })), 'E_ARGUMENT');
+  assert.equal((await Classifier.load({ model: file, worker: false })).worker, false);
   const aborted = new AbortController();
   aborted.abort();
   assert.equal(await code(Classifier.load({ model: file, signal: aborted.signal })), 'E_ABORTED');

@@ -38,6 +38,24 @@ export async function main(video: HTMLVideoElement, img: HTMLImageElement, bytes
   await custom.classify(img, { method: 'svm' });
   // @ts-expect-error onResult is required
   clf.classifyStream(video, {});
+  // The same API in a Web Worker; what is synchronous in the page returns a Promise there.
+  const remote = await Classifier.load({ worker: true, precision: 'int8' });
+  const onWorker: true = remote.worker;
+  const remoteTop: Prediction[] = await remote.classify(img);
+  remote.classifyStream(video, { onResult: (r) => console.log(r.ms) }).stop();
+  const workerStart: number | undefined = remote.stats().coldStart.workerStartMs;
+  const theirs = await CustomClassifier.create(remote);
+  await theirs.addEmbedding(vec, 'dog');
+  const remoteSaved: Uint8Array = await theirs.save();
+  const remoteAgain = await CustomClassifier.load(remote, remoteSaved);
+  await remoteAgain.clear();
+  // @ts-expect-error save() is a Promise on a worker-backed base
+  const notBytes: Uint8Array = theirs.save();
+  // @ts-expect-error worker is true or false
+  await Classifier.load({ worker: 'yes' });
+  const onPage: false = clf.worker;
+  console.log(onWorker, onPage, remoteTop.length, workerStart, notBytes);
+  remote.free();
   clf.free();
   return `${top[0].label} ${fromBytes.length} ${answer[0].label} ${n}`;
 }

@@ -15,5 +15,7 @@ export async function main(): Promise<string> {
   await clf.classify({ naturalWidth: 640, naturalHeight: 480, complete: true });
   // @ts-expect-error no classifyStream in Node
   clf.classifyStream;
+  // @ts-expect-error worker-backed classifiers are browser-only
+  await Classifier.load({ worker: true });
   return `${top[0].label} ${px[0].label} ${mine[0].label}`;
 }
