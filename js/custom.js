@@ -3,7 +3,7 @@
 // burn's autodiff and Adam, saved bytes and a TFLite export. Environment-neutral like core.js.
 import { WasmCustom } from './mobilenet_wasm.js';
 import { codedError, internals, pixelsOf, toBytes, trapped } from './core.js';
-import { customClassifyOptions, label as labelOf, trainOptions } from './validate.js';
+import { customClassifyOptions, embedding as embeddingOf, label as labelOf, trainOptions } from './validate.js';
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
 
@@ -99,7 +99,7 @@ export class CustomClassifier {
   /** Adds an example from a vector `base.embed()` returned. */
   addEmbedding(embedding, label) {
     const name = labelOf(label);
-    if (!(embedding instanceof Float32Array)) throw codedError('E_ARGUMENT', 'an embedding is the Float32Array embed() returns');
+    embeddingOf(embedding);
     const me = this.#idle();
     trapped(() => me.addEmbedding(name, embedding));
   }
@@ -152,7 +152,7 @@ export class CustomClassifier {
   /** `classify` on a vector `base.embed()` returned (the backbone does not run). */
   classifyEmbedding(embedding, options) {
     const o = customClassifyOptions(options);
-    if (!(embedding instanceof Float32Array)) throw codedError('E_ARGUMENT', 'an embedding is the Float32Array embed() returns');
+    embeddingOf(embedding);
     const me = this.#live();
     return trapped(() => me.classifyEmbedding(embedding, o));
   }

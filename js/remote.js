@@ -3,7 +3,7 @@
 // costs no message), DOM sources become an ImageBitmap, and ImageBitmaps and VideoFrames are
 // transferred, not copied; bytes and pixels are copied once into a buffer that is transferred.
 // Getters and `stats()` answer from the state the last finished call brought back.
-import { DEFAULT_MAX_PIXELS, codedError, customClassifyOptions, label as labelOf, side, topK as topKOf, trainOptions, withinBudget } from './validate.js';
+import { DEFAULT_MAX_PIXELS, codedError, customClassifyOptions, embedding as embeddingOf, label as labelOf, topK as topKOf, trainOptions } from './validate.js';
 import { domSize, drawError, internals, pixelsOf, streamFrames, toBytes } from './core.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -83,22 +83,24 @@ class Channel {
 const isA = (x, name) => typeof globalThis[name] !== 'undefined' && x instanceof globalThis[name];
 const DRAWABLE = ['HTMLImageElement', 'HTMLVideoElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'SVGImageElement'];
 
+/** A copy of `bytes` and its buffer to transfer: the caller's own stay usable. */
+const copied = (bytes) => {
+  const copy = bytes.slice();
+  return [copy, copy.buffer];
+};
+
 /** `[what to send, what to transfer]` for an image input, checked as the page's classify checks it. */
 async function sendable(input, maxPixels) {
   const bytes = toBytes(input);
   if (bytes) {
-    const copy = bytes.slice();
-    return [copy, [copy.buffer]];
+    const [copy, buffer] = copied(bytes);
+    return [copy, [buffer]];
   }
-  if (isA(input, 'ImageBitmap') || isA(input, 'VideoFrame')) {
-    const width = input.displayWidth ?? input.width;
-    const height = input.displayHeight ?? input.height;
-    if (!width || !height) throw codedError('E_INPUT_SIZE', `image source is ${width}x${height} (closed, or moved to a worker already)`);
-    withinBudget(side('width', width), side('height', height), maxPixels);
-    return [input, [input]];
-  }
-  if (input !== null && typeof input === 'object' && DRAWABLE.some((name) => isA(input, name))) {
+  const movable = isA(input, 'ImageBitmap') || isA(input, 'VideoFrame');
+  if (movable || (input !== null && typeof input === 'object' && DRAWABLE.some((name) => isA(input, name)))) {
+    // A closed (or already moved) ImageBitmap or VideoFrame measures 0x0: E_INPUT_SIZE.
     domSize(input, maxPixels);
+    if (movable) return [input, [input]];
     let bitmap;
     try {
       bitmap = await createImageBitmap(input);
@@ -108,8 +110,8 @@ async function sendable(input, maxPixels) {
     return [bitmap, [bitmap]];
   }
   const { data, width, height } = pixelsOf(input, maxPixels);
-  const copy = data.slice();
-  return [{ data: copy, width, height }, [copy.buffer]];
+  const [copy, buffer] = copied(data);
+  return [{ data: copy, width, height }, [buffer]];
 }
 
 // Relative model and label URLs mean the page's, not the worker script's.
@@ -124,8 +126,8 @@ export async function loadRemote(options, spawn) {
     rest.model = (Array.isArray(rest.model) ? rest.model : [rest.model]).map((m) => {
       const bytes = toBytes(m);
       if (!bytes) return absolute(m);
-      const copy = bytes.slice();
-      transfer.push(copy.buffer);
+      const [copy, buffer] = copied(bytes);
+      transfer.push(buffer);
       return copy;
     });
   }
@@ -147,12 +149,6 @@ export async function loadRemote(options, spawn) {
   }
 }
 
-/** Cold start as the worker measured it, plus starting the worker (its script fetched and run). */
-function withWorkerStart(stats, workerStartMs) {
-  const coldStart = { ...stats.coldStart, workerStartMs, totalMs: stats.coldStart.totalMs + workerStartMs };
-  return { ...stats, coldStart };
-}
-
 class RemoteClassifier {
   #channel;
   #handle;
@@ -167,7 +163,7 @@ class RemoteClassifier {
     this.#info = loaded.info;
     this.#maxPixels = maxPixels;
     this.#workerStartMs = workerStartMs;
-    this.#stats = withWorkerStart(loaded.stats, workerStartMs);
+    this.#stats = loaded.stats;
     registry?.register(this, channel, this);
     internals.set(this, { remote: this.#customs(), live: () => this.#live(), maxPixels });
   }
@@ -181,7 +177,7 @@ class RemoteClassifier {
     this.#live();
     const [x, transfer] = await sendable(input, this.#maxPixels);
     const r = await this.#channel.call(op, { handle: this.#handle, input: x, options }, transfer);
-    this.#stats = withWorkerStart(r.stats, this.#workerStartMs);
+    this.#stats = r.stats;
     return r;
   }
 
@@ -210,10 +206,16 @@ class RemoteClassifier {
     return this.#info;
   }
 
-  /** As of the last finished call; `network`: the worker's requests since the load. */
+  /**
+   * As of the last finished call; `network`: the worker's requests since the load. The cold
+   * start adds starting the worker (its script fetched and run) to what the worker measured.
+   */
   stats() {
     this.#live();
-    return structuredClone(this.#stats);
+    const s = structuredClone(this.#stats);
+    s.coldStart.workerStartMs = this.#workerStartMs;
+    s.coldStart.totalMs += this.#workerStartMs;
+    return s;
   }
 
   /** Ends the worker (its custom classifiers with it). */
@@ -233,17 +235,12 @@ class RemoteClassifier {
     return {
       create: async () => made(await this.#live().call('customCreate', { base: this.#handle })),
       load: async (bytes) => {
-        const copy = bytes.slice();
-        return made(await this.#live().call('customLoad', { base: this.#handle, bytes: copy }, [copy.buffer]));
+        const [copy, buffer] = copied(bytes);
+        return made(await this.#live().call('customLoad', { base: this.#handle, bytes: copy }, [buffer]));
       },
     };
   }
 }
-
-const embeddingOf = (v) => {
-  if (!(v instanceof Float32Array)) throw codedError('E_ARGUMENT', 'an embedding is the Float32Array embed() returns');
-  return v;
-};
 
 /**
  * A CustomClassifier on a worker-backed base. What is synchronous on a base in the page

@@ -134,6 +134,12 @@ export function trainOptions(options) {
 }
 
 /** A class label: a non-empty string. */
+/** An embedding argument: the Float32Array `embed()` returns. */
+export function embedding(v) {
+  if (!(v instanceof Float32Array)) throw codedError('E_ARGUMENT', 'an embedding is the Float32Array embed() returns');
+  return v;
+}
+
 export function label(v) {
   if (typeof v !== 'string' || v.length === 0) throw codedError('E_ARGUMENT', `a label must be a non-empty string, not ${show(v)}`);
   return v;

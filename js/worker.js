@@ -7,6 +7,7 @@
 import { makeClassifier } from './core.js';
 import { browserEnv } from './browser-env.js';
 import { CustomClassifier } from './custom.js';
+import { codedError } from './validate.js';
 
 const Classifier = makeClassifier(browserEnv);
 const held = new Map();
@@ -37,7 +38,7 @@ function hold(x) {
 
 function get(handle) {
   const x = held.get(handle);
-  if (!x) throw Object.assign(new Error('this object was freed'), { code: 'E_FREED' });
+  if (!x) throw codedError('E_FREED', 'this object was freed');
   return x;
 }
 
@@ -76,7 +77,7 @@ const ops = {
     return [{ handle: hold(custom), state: customState(custom) }];
   },
   async custom({ handle, method, args }) {
-    if (!CUSTOM_CALLS.has(method)) throw Object.assign(new Error(`no such call ${method}`), { code: 'E_ARGUMENT' });
+    if (!CUSTOM_CALLS.has(method)) throw codedError('E_ARGUMENT', `no such call ${method}`);
     const custom = get(handle);
     const value = await custom[method](...args);
     const [out, transfer] = value instanceof Uint8Array ? bytesOut(value) : [value, []];
@@ -110,7 +111,7 @@ self.onmessage = ({ data }) => {
   const { id } = data;
   let run;
   try {
-    if (!Object.hasOwn(ops, data.op)) throw Object.assign(new Error(`no such operation ${data.op}`), { code: 'E_ARGUMENT' });
+    if (!Object.hasOwn(ops, data.op)) throw codedError('E_ARGUMENT', `no such operation ${data.op}`);
     run = ops[data.op](data);
   } catch (e) {
     run = Promise.reject(e);
