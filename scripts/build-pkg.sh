@@ -10,17 +10,16 @@ models=${MOBILENET_MODELS_DIR:-../shared/models}
 [ -d "$models" ] || { echo "models directory $models not found; set MOBILENET_MODELS_DIR" >&2; exit 1; }
 # RUSTFLAGS in the environment would silently replace .cargo/config.toml's +simd128.
 unset RUSTFLAGS
-cargo build --lib --target wasm32-unknown-unknown --profile "$profile"
-# Same source, relaxed SIMD on, in its own target folder so neither build invalidates the other;
-# without burn-flex's macerator SIMD, which does not compile with +relaxed-simd.
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
-  cargo build --lib --target wasm32-unknown-unknown --profile "$profile" --target-dir target/relaxed \
-  --no-default-features --features panic-hook
+# The wrapper gives relaxed SIMD to this crate alone under its `relaxed` feature, so both
+# flavours share one build of the dependencies; cargo keeps both builds of this crate (their
+# feature sets differ) and the second only overwrites the linked file, read right after each.
+export RUSTC_WRAPPER=$PWD/scripts/rustc-wrapper.sh
+wasm=target/wasm32-unknown-unknown/$profile/mobilenet_wasm.wasm
 rm -rf pkg target/relaxed-glue && mkdir -p pkg/models
-wasm-bindgen --target web --out-dir pkg --out-name mobilenet_wasm \
-  "target/wasm32-unknown-unknown/$profile/mobilenet_wasm.wasm"
-wasm-bindgen --target web --out-dir target/relaxed-glue --out-name mobilenet_wasm \
-  "target/relaxed/wasm32-unknown-unknown/$profile/mobilenet_wasm.wasm"
+cargo build --lib --target wasm32-unknown-unknown --profile "$profile"
+wasm-bindgen --target web --out-dir pkg --out-name mobilenet_wasm "$wasm"
+cargo build --lib --target wasm32-unknown-unknown --profile "$profile" --features relaxed
+wasm-bindgen --target web --out-dir target/relaxed-glue --out-name mobilenet_wasm "$wasm"
 # One glue for both: their imports and exports must be the same.
 cmp pkg/mobilenet_wasm.js target/relaxed-glue/mobilenet_wasm.js || {
   echo "the two wasm builds need different JS glue" >&2

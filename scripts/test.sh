@@ -30,11 +30,11 @@ fi
 # above, so their dependencies are built once.
 stage "kernel unit tests in wasm (simd128 in Node, relaxed SIMD in Chromium)"
 profile=${MOBILENET_WASM_PROFILE:-wasm-dev}
+export RUSTC_WRAPPER=$PWD/scripts/rustc-wrapper.sh
 cargo test --lib --target wasm32-unknown-unknown --profile "$profile"
 WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_WEBDRIVER_JSON=scripts/webdriver.json \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
-  cargo test --lib --target wasm32-unknown-unknown --profile "$profile" \
-  --target-dir target/relaxed --no-default-features --features panic-hook
+  cargo test --lib --target wasm32-unknown-unknown --profile "$profile" --features relaxed
+unset RUSTC_WRAPPER
 stage "demo"
 node scripts/build-demo.mjs
 stage "Node, Chromium and Worker tests"

@@ -18,6 +18,14 @@
 
 #![warn(missing_docs)]
 
+// The `relaxed` feature means this crate compiled with relaxed SIMD (scripts/rustc-wrapper.sh
+// adds the target feature to this crate alone); without it the feature would change nothing.
+#[cfg(all(feature = "relaxed", target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
+compile_error!(
+    "the `relaxed` feature needs relaxed SIMD on this crate: build with \
+     RUSTC_WRAPPER=scripts/rustc-wrapper.sh (or RUSTFLAGS with +relaxed-simd)"
+);
+
 // The generated flatbuffer object API names `alloc::`.
 extern crate alloc;
 
