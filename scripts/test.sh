@@ -13,7 +13,7 @@ bash scripts/setup.sh
 stage "Rust tests, burn-flex and burn-ndarray"
 cargo test --features ndarray
 stage "wasm package"
-MOBILENET_WASM_PROFILE=${MOBILENET_WASM_PROFILE:-wasm-dev} bash scripts/build-pkg.sh
+bash scripts/build-pkg.sh
 # Both builds use simd128; only the second needs relaxed SIMD (it fails validation without it).
 simd=$(wasm-objdump -d pkg/mobilenet_wasm_bg.wasm | grep -cE '(v128|f32x4|i32x4|i8x16)\.' || true)
 echo "simd128 instructions in the wasm: $simd"
@@ -29,7 +29,7 @@ fi
 # dot product computes other sums). Same profile and target folders as the package builds
 # above, so their dependencies are built once.
 stage "kernel unit tests in wasm (simd128 in Node, relaxed SIMD in Chromium)"
-profile=${MOBILENET_WASM_PROFILE:-wasm-dev}
+profile=${MOBILENET_WASM_PROFILE:-wasm}
 export RUSTC_WRAPPER=$PWD/scripts/rustc-wrapper.sh
 cargo test --lib --target wasm32-unknown-unknown --profile "$profile"
 WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_WEBDRIVER_JSON=scripts/webdriver.json \
