@@ -12,10 +12,10 @@
 // --smoke: one timed run, no warm-up, no RESULTS.md (for CI: proves every runtime still runs).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuInfo, cpuLine } from '../scripts/lib/cpu.mjs';
 import { byomDir, goldenDir, modelsDir as resolveModelsDir, root } from '../scripts/lib/models.mjs';
 import { serveStatic } from '../scripts/lib/static-server.mjs';
 
@@ -87,6 +87,7 @@ const base = server.base.replace(/\/$/, '');
 const { launchChromium } = await import('../tests/browser/harness.js');
 const browser = await launchChromium();
 const chromium = browser.version();
+console.log(`${cpuLine()}; Chromium ${chromium}`);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 const results = [];
 async function visit(c, n, w) {
@@ -154,7 +155,7 @@ for (const { backend, model, m } of nativeCases) {
 }
 
 if (args.json) {
-  writeFileSync(args.json, JSON.stringify({ chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
+  writeFileSync(args.json, JSON.stringify({ cpu: cpuInfo(), chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
   console.log(`wrote ${args.json}`);
 }
 if (!args.smoke && !args.only) {
@@ -172,7 +173,7 @@ function markdown() {
   const mb = (b) => (b / 1e6).toFixed(2);
   const lines = [
     '# Benchmark results', '',
-    `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus()[0].model}, ${os.cpus().length} cores, `
+    `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${cpuLine()}, `
       + `Chromium ${chromium} headless, Node ${process.version}; one thread each, ${runs} timed single-image inferences after ${warmup} warm-up runs, `
       + 'fresh browser context (empty cache) per runtime, files served gzip-compressed. mobilenet-wasm times `classify(ImageData)` end to end '
       + '(resize to 256, centre crop, normalise, model, softmax, top 5; "model alone" is its `stats().inference` over the same runs); '

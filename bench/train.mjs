@@ -5,12 +5,12 @@
 //
 //   node bench/train.mjs [--epochs 50] [--reps 5] [--smoke]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { coarsePhotos } from '../scripts/lib/coarse.mjs';
+import { cpuInfo, cpuLine } from '../scripts/lib/cpu.mjs';
 import { goldenDir, root } from '../scripts/lib/models.mjs';
 import { serveStatic } from '../scripts/lib/static-server.mjs';
 
@@ -34,11 +34,10 @@ try {
   await page.waitForFunction(() => window.__bench || window.__benchError, null, { timeout: 600000 });
   const out = await page.evaluate(() => window.__bench ?? { error: window.__benchError });
   if (out.error) throw new Error(out.error);
-  const flags = (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:\s*(.*)$/m)?.[1] ?? '').split(' ');
-  out.cpu = { model: os.cpus()[0].model, cores: os.cpus().length, avx2: flags.includes('avx2'), avxVnni: flags.includes('avx_vnni'), avx512Vnni: flags.includes('avx512_vnni') };
+  out.cpu = cpuInfo();
   out.chromium = browser.version();
   const ours = out.runs['mobilenet-wasm'].trainMedianMs;
-  console.log(`${out.cpu.model}, ${out.cpu.cores} cores (AVX2 ${out.cpu.avx2}, AVX-VNNI ${out.cpu.avxVnni}); Chromium ${out.chromium}`);
+  console.log(`${cpuLine(out.cpu)}; Chromium ${out.chromium}`);
   console.log(`${out.classes} classes × ${out.examples / out.classes} examples of ${out.dim} values, ${out.epochs} epochs, batch ${out.batchSize}, median of ${out.reps}:`);
   for (const [name, r] of Object.entries(out.runs)) {
     console.log(`  ${name.padEnd(16)} train ${r.trainMedianMs.toFixed(1).padStart(8)} ms   train → first prediction ${r.toFirstPredictionMedianMs.toFixed(1).padStart(8)} ms   ratio ours/this ${(ours / r.trainMedianMs).toFixed(2)}`);
