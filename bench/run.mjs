@@ -87,7 +87,8 @@ const base = server.base.replace(/\/$/, '');
 const { launchChromium } = await import('../tests/browser/harness.js');
 const browser = await launchChromium();
 const chromium = browser.version();
-console.log(`${cpuLine()}; Chromium ${chromium}`);
+const cpu = cpuInfo();
+console.log(`${cpuLine(cpu)}; Chromium ${chromium}`);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 const results = [];
 async function visit(c, n, w) {
@@ -155,7 +156,7 @@ for (const { backend, model, m } of nativeCases) {
 }
 
 if (args.json) {
-  writeFileSync(args.json, JSON.stringify({ cpu: cpuInfo(), chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
+  writeFileSync(args.json, JSON.stringify({ cpu, chromium, runs, warmup, smoke: args.smoke, results: results.map(({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note }) => ({ name, model, p50Ms, p95Ms, modelP50Ms, coldStartMs, downloadBytes, runs: n, note })), native }, null, 2));
   console.log(`wrote ${args.json}`);
 }
 if (!args.smoke && !args.only) {
@@ -173,7 +174,7 @@ function markdown() {
   const mb = (b) => (b / 1e6).toFixed(2);
   const lines = [
     '# Benchmark results', '',
-    `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${cpuLine()}, `
+    `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${cpuLine(cpu)}, `
       + `Chromium ${chromium} headless, Node ${process.version}; one thread each, ${runs} timed single-image inferences after ${warmup} warm-up runs, `
       + 'fresh browser context (empty cache) per runtime, files served gzip-compressed. mobilenet-wasm times `classify(ImageData)` end to end '
       + '(resize to 256, centre crop, normalise, model, softmax, top 5; "model alone" is its `stats().inference` over the same runs); '
