@@ -11,7 +11,7 @@ stage() { echo "== $1 (at ${SECONDS}s)"; }
 stage "setup"
 bash scripts/setup.sh
 stage "Rust tests, burn-flex and burn-ndarray"
-cargo test --features ndarray
+cargo test --features ndarray,threads
 stage "wasm package"
 bash scripts/build-pkg.sh
 # Both builds use simd128; only the second needs relaxed SIMD (it fails validation without it).

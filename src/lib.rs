@@ -20,7 +20,11 @@
 
 // The `relaxed` feature means this crate compiled with relaxed SIMD (scripts/rustc-wrapper.sh
 // adds the target feature to this crate alone); without it the feature would change nothing.
-#[cfg(all(feature = "relaxed", target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
+#[cfg(all(
+    feature = "relaxed",
+    target_arch = "wasm32",
+    not(target_feature = "relaxed-simd")
+))]
 compile_error!(
     "the `relaxed` feature needs relaxed SIMD on this crate: build with \
      RUSTC_WRAPPER=scripts/rustc-wrapper.sh (or RUSTFLAGS with +relaxed-simd)"
@@ -54,3 +58,7 @@ pub use error::{Error, Result};
 pub use model::ext::Ops;
 pub use model::{MobileNetConfig, Version};
 pub use preprocess::{PixelFormat, Pixels};
+
+/// The thread pool of the threaded wasm build: `initThreadPool(n)` in its JS glue.
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub use wasm_bindgen_rayon::init_thread_pool;

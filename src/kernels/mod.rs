@@ -11,6 +11,7 @@
 //!   `gemm_u8i8_4x8_relaxed_dot`, `gemm_u8i8_4x8_dot16`) and their stores.
 //! - [`dw`]: depthwise convolutions (`dw_f32_v128`, `dw_i16_dot16`, `dw_u8i8`).
 //! - [`block`]: a float inverted-residual block fused over strips of rows.
+//! - [`par`]: outputs split into strips of rows across the thread pool (`threads` feature).
 //! - [`conv`]: one image through one convolution, the entry points the model calls.
 //! - [`ordered`]: float convolutions summed in XNNPACK's order (dynamic-range files).
 //! - [`reference`]: plain scalar definitions of every kernel, which the tests hold each
@@ -26,6 +27,7 @@ mod epilogue;
 pub(crate) mod gemm;
 pub(crate) mod isa;
 pub(crate) mod ordered;
+pub(crate) mod par;
 mod patches;
 #[cfg(test)]
 mod reference;

@@ -459,3 +459,53 @@ kernel_test! {
         }
     }
 }
+
+/// The strips a product or a depthwise window is split into: one per thread of the pool,
+/// covering the rows once, aligned, none shorter than asked.
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+#[test]
+fn strips_cover_the_rows_once_per_thread() {
+    use std::sync::Mutex;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        assert_eq!(super::par::threads(), 3);
+        for (len, min, align, parts) in [
+            (100, 16, 4, 3),
+            (40, 16, 4, 2),
+            (15, 16, 4, 1),
+            (7, 1, 1, 3),
+        ] {
+            let seen = Mutex::new(Vec::new());
+            super::par::strips(len, min, align, |r| seen.lock().unwrap().push(r));
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort_by_key(|r| r.start);
+            assert_eq!(seen.len(), parts, "{len} rows: {seen:?}");
+            assert_eq!(seen[0].start, 0);
+            assert_eq!(seen.last().unwrap().end, len);
+            for w in seen.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_eq!(w[1].start % align, 0);
+            }
+            assert!(parts == 1 || seen.iter().all(|r| r.len() >= min.min(len / parts)));
+        }
+    });
+}
+
+/// Every kernel split across three threads computes exactly what its definition does (the
+/// strips are the only difference from one thread).
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+#[test]
+fn kernels_split_across_threads_match_their_definition() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        int8_kernels_on(0x5eed_0007, false, &[QuadsDot::Dot16, QuadsDot::RelaxedDot]);
+        float_convolutions_match_their_definition();
+        fused_blocks_match_their_convolutions();
+    });
+}

@@ -8,6 +8,7 @@
 //! rows of the last `k` input rows are kept in a ring, so stride-1 convolutions widen each row
 //! once; padding needs no special case.
 
+use crate::kernels::par;
 use core::mem::MaybeUninit;
 
 use super::rows::PairRows;
@@ -117,41 +118,46 @@ fn run<const K: usize, const KP: usize>(
     let c4 = c.div_ceil(LANES) * LANES;
     let (bias, multiplier) = (padded(bias, c, c4), padded(multiplier, c, c4));
     let vr = VectorRequant::new(rq);
-    let mut rows = PairRows::new(&g, c4);
     let out = out.as_mut_ptr() as *mut u8;
     let tile = tile_columns(&g, c4);
-    for oy in 0..g.oh {
-        let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
-        let r: [*const i16; K] =
-            core::array::from_fn(|ky| rows.row(&g, c, x, rq.input_zero_point, iy0 + ky as isize));
-        for first in (0..g.ow).step_by(tile) {
-            let cols = first..g.ow.min(first + tile);
-            for cb in (0..c4).step_by(LANES) {
-                // SAFETY: weights [K][KP][c4][2]; bias and multiplier padded to c4; pair rows
-                // hold np ≥ (ow − 1)·stride + 2·(KP − 1) + 1 entries of c4 × 2; outputs
-                // (oy, ox, cb..) inside oh·ow·c.
-                unsafe {
-                    let wv: [[V; KP]; K] = core::array::from_fn(|ky| {
-                        core::array::from_fn(|j| {
-                            V::load(w.as_ptr().add(((ky * KP + j) * c4 + cb) * 2) as *const u8)
-                        })
-                    });
-                    let b = V::load(bias.as_ptr().add(cb) as *const u8);
-                    let m = F4::load(multiplier.as_ptr().add(cb));
-                    for ox in cols.clone() {
-                        let mut acc = b;
-                        let col = ox * g.stride;
-                        for ky in 0..K {
-                            for (j, wj) in wv[ky].iter().enumerate() {
-                                let at = ((col + 2 * j) * c4 + cb) * 2;
-                                let v = V::load(r[ky].add(at) as *const u8);
-                                acc = acc.add_i32(v.dot_i16(*wj));
+    let out = par::SyncPtr::new(out);
+    par::strips(g.oh, 1, 1, |oys| {
+        let out = out.get();
+        let mut rows = PairRows::new(&g, c4);
+        for oy in oys {
+            let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
+            let r: [*const i16; K] = core::array::from_fn(|ky| {
+                rows.row(&g, c, x, rq.input_zero_point, iy0 + ky as isize)
+            });
+            for first in (0..g.ow).step_by(tile) {
+                let cols = first..g.ow.min(first + tile);
+                for cb in (0..c4).step_by(LANES) {
+                    // SAFETY: weights [K][KP][c4][2]; bias and multiplier padded to c4; pair rows
+                    // hold np ≥ (ow − 1)·stride + 2·(KP − 1) + 1 entries of c4 × 2; outputs
+                    // (oy, ox, cb..) inside oh·ow·c.
+                    unsafe {
+                        let wv: [[V; KP]; K] = core::array::from_fn(|ky| {
+                            core::array::from_fn(|j| {
+                                V::load(w.as_ptr().add(((ky * KP + j) * c4 + cb) * 2) as *const u8)
+                            })
+                        });
+                        let b = V::load(bias.as_ptr().add(cb) as *const u8);
+                        let m = F4::load(multiplier.as_ptr().add(cb));
+                        for ox in cols.clone() {
+                            let mut acc = b;
+                            let col = ox * g.stride;
+                            for ky in 0..K {
+                                for (j, wj) in wv[ky].iter().enumerate() {
+                                    let at = ((col + 2 * j) * c4 + cb) * 2;
+                                    let v = V::load(r[ky].add(at) as *const u8);
+                                    acc = acc.add_i32(v.dot_i16(*wj));
+                                }
                             }
+                            store4(vr.apply(acc, m), out, (oy * g.ow + ox) * c + cb, c, cb);
                         }
-                        store4(vr.apply(acc, m), out, (oy * g.ow + ox) * c + cb, c, cb);
                     }
                 }
             }
         }
-    }
+    });
 }

@@ -2,6 +2,7 @@
 //! product per row of the window and four channels, eight channels per step, requantized in
 //! the epilogue.
 
+use crate::kernels::par;
 use core::mem::MaybeUninit;
 
 use super::int8_pairs::padded;
@@ -130,7 +131,6 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
     let shifts = padded(&constants[c..2 * c], c, c8);
     let multiplier = padded(multiplier, c, c8);
     let vr = VectorRequant::new(rq);
-    let mut rows = QuadRows::new(&g, c8, zx);
     let out = out.as_mut_ptr() as *mut u8;
     // Ones on the window's taps: the dot product with them sums the inputs (shifted channels).
     let ones: [V; KQ] = core::array::from_fn(|j| {
@@ -138,7 +138,7 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
             u8::from(4 * j + t < K)
         })))
     });
-    let step = rows.step;
+    let step = QuadRows::step(&g);
     // Output columns per tile: the tile's window in the quad rows (K rows of its entries, 4
     // bytes a channel) stays in L1 while each 8-channel block sweeps it with its weights in
     // registers.
@@ -148,64 +148,69 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
         .chunks(QUAD_LANES)
         .map(|c| c.iter().any(|&s| s != 0))
         .collect();
-    for oy in 0..g.oh {
-        let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
-        let r: [*const u8; K] =
-            core::array::from_fn(|ky| rows.row(&g, c, x, zx, iy0 + ky as isize));
-        for first in (0..g.ow).step_by(tile) {
-            let cols = first..g.ow.min(first + tile);
-            for cb in (0..c8).step_by(QUAD_LANES) {
-                let shifted = shifted[cb / QUAD_LANES];
-                // SAFETY: weights [K][KQ][c8][4]; constants padded to c8; quad rows hold
-                // entries up to ((ow − 1)·stride + 4·(KQ − 1)) / step of c8 × 4 bytes; outputs
-                // (oy, ox, cb..) inside oh·ow·c.
-                unsafe {
-                    let wv: [[[V; 2]; KQ]; K] = core::array::from_fn(|ky| {
-                        core::array::from_fn(|j| {
-                            core::array::from_fn(|h| {
-                                let at = ((ky * KQ + j) * c8 + cb + 4 * h) * 4;
-                                V::load(w.as_ptr().add(at) as *const u8)
+    let out = par::SyncPtr::new(out);
+    par::strips(g.oh, 1, 1, |oys| {
+        let out = out.get();
+        let mut rows = QuadRows::new(&g, c8, zx);
+        for oy in oys {
+            let iy0 = (oy * g.stride) as isize - g.pad_top as isize;
+            let r: [*const u8; K] =
+                core::array::from_fn(|ky| rows.row(&g, c, x, zx, iy0 + ky as isize));
+            for first in (0..g.ow).step_by(tile) {
+                let cols = first..g.ow.min(first + tile);
+                for cb in (0..c8).step_by(QUAD_LANES) {
+                    let shifted = shifted[cb / QUAD_LANES];
+                    // SAFETY: weights [K][KQ][c8][4]; constants padded to c8; quad rows hold
+                    // entries up to ((ow − 1)·stride + 4·(KQ − 1)) / step of c8 × 4 bytes; outputs
+                    // (oy, ox, cb..) inside oh·ow·c.
+                    unsafe {
+                        let wv: [[[V; 2]; KQ]; K] = core::array::from_fn(|ky| {
+                            core::array::from_fn(|j| {
+                                core::array::from_fn(|h| {
+                                    let at = ((ky * KQ + j) * c8 + cb + 4 * h) * 4;
+                                    V::load(w.as_ptr().add(at) as *const u8)
+                                })
                             })
-                        })
-                    });
-                    let b0 = V::load(bias.as_ptr().add(cb) as *const u8);
-                    let b1 = V::load(bias.as_ptr().add(cb + 4) as *const u8);
-                    let m0 = F4::load(multiplier.as_ptr().add(cb));
-                    let m1 = F4::load(multiplier.as_ptr().add(cb + 4));
-                    for ox in cols.clone() {
-                        let entry = ox * g.stride / step;
-                        let (mut a0, mut a1) = (b0, b1);
-                        let (mut s0, mut s1) = (V::zero(), V::zero());
-                        for ky in 0..K {
-                            for j in 0..KQ {
-                                let at = r[ky].add(((entry + 4 * j / step) * c8 + cb) * 4);
-                                let (v0, v1) = (V::load(at), V::load(at.add(16)));
-                                a0 = dot4::<RELAXED>(wv[ky][j][0], v0, a0);
-                                a1 = dot4::<RELAXED>(wv[ky][j][1], v1, a1);
-                                if shifted {
-                                    s0 = dot4::<RELAXED>(ones[j], v0, s0);
-                                    s1 = dot4::<RELAXED>(ones[j], v1, s1);
+                        });
+                        let b0 = V::load(bias.as_ptr().add(cb) as *const u8);
+                        let b1 = V::load(bias.as_ptr().add(cb + 4) as *const u8);
+                        let m0 = F4::load(multiplier.as_ptr().add(cb));
+                        let m1 = F4::load(multiplier.as_ptr().add(cb + 4));
+                        for ox in cols.clone() {
+                            let entry = ox * g.stride / step;
+                            let (mut a0, mut a1) = (b0, b1);
+                            let (mut s0, mut s1) = (V::zero(), V::zero());
+                            for ky in 0..K {
+                                for j in 0..KQ {
+                                    let at = r[ky].add(((entry + 4 * j / step) * c8 + cb) * 4);
+                                    let (v0, v1) = (V::load(at), V::load(at.add(16)));
+                                    a0 = dot4::<RELAXED>(wv[ky][j][0], v0, a0);
+                                    a1 = dot4::<RELAXED>(wv[ky][j][1], v1, a1);
+                                    if shifted {
+                                        s0 = dot4::<RELAXED>(ones[j], v0, s0);
+                                        s1 = dot4::<RELAXED>(ones[j], v1, s1);
+                                    }
                                 }
                             }
-                        }
-                        if shifted {
-                            let sh = shifts.as_ptr().add(cb);
-                            a0 = a0.add_i32(s0.mul_i32(V::load(sh as *const u8)));
-                            a1 = a1.add_i32(s1.mul_i32(V::load(sh.add(4) as *const u8)));
-                        }
-                        let q = vr.apply(a0, m0).pack_i16(vr.apply(a1, m1));
-                        let bytes = q.pack_u8(q);
-                        let o = (oy * g.ow + ox) * c + cb;
-                        if cb + QUAD_LANES <= c {
-                            bytes.store_low64(out.add(o));
-                        } else {
-                            let mut lanes = [0u8; 16];
-                            bytes.store(lanes.as_mut_ptr());
-                            core::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(o), c - cb);
+                            if shifted {
+                                let sh = shifts.as_ptr().add(cb);
+                                a0 = a0.add_i32(s0.mul_i32(V::load(sh as *const u8)));
+                                a1 = a1.add_i32(s1.mul_i32(V::load(sh.add(4) as *const u8)));
+                            }
+                            let q = vr.apply(a0, m0).pack_i16(vr.apply(a1, m1));
+                            let bytes = q.pack_u8(q);
+                            let o = (oy * g.ow + ox) * c + cb;
+                            if cb + QUAD_LANES <= c {
+                                bytes.store_low64(out.add(o));
+                            } else {
+                                let mut lanes = [0u8; 16];
+                                bytes.store(lanes.as_mut_ptr());
+                                core::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(o), c - cb);
+                            }
                         }
                     }
                 }
             }
         }
-    }
+    });
 }

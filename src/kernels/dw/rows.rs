@@ -149,14 +149,19 @@ impl PairRows {
 pub(crate) struct QuadRows {
     nq: usize,
     c8: usize,
-    pub(crate) step: usize,
+    step: usize,
     ring: RowRing<u8>,
 }
 
 impl QuadRows {
+    /// Input columns between entries for the window `g`.
+    pub(crate) fn step(g: &Window) -> usize {
+        if 4 % g.stride == 0 { g.stride } else { 1 }
+    }
+
     pub(crate) fn new(g: &Window, c8: usize, zero_point: u8) -> Self {
         let kq = g.k.div_ceil(4);
-        let step = if 4 % g.stride == 0 { g.stride } else { 1 };
+        let step = Self::step(g);
         let span = (g.ow.max(1) - 1) * g.stride + 4 * (kq - 1) + 1;
         let nq = span.div_ceil(step);
         Self {

@@ -122,6 +122,10 @@ impl<'a> F32Store<'a> {
     }
 }
 
+// SAFETY: each thread of a split product stores only the rows of its strip (`drive`); the
+// residual is only read.
+unsafe impl Sync for F32Store<'_> {}
+
 impl Store for F32Store<'_> {
     type Acc = F4;
 

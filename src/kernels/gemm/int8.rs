@@ -429,6 +429,10 @@ impl<'a> Int8Store<'a> {
     }
 }
 
+// SAFETY: each thread of a split product stores only the rows of its strip (`drive`); the
+// residual is only read.
+unsafe impl Sync for Int8Store<'_> {}
+
 impl Store for Int8Store<'_> {
     type Acc = V;
 

@@ -12,6 +12,10 @@
 pub(crate) mod f32;
 pub(crate) mod int8;
 
+use core::ops::Range;
+
+use super::par;
+
 /// Output channels per weight panel.
 pub(crate) const PANEL: usize = 8;
 /// Pixels per register tile: 8 accumulators, 2 weight vectors and a splat fit the 15 SIMD
@@ -70,8 +74,13 @@ pub(crate) trait Store {
     unsafe fn store<const R: usize>(&self, acc: &[[Self::Acc; 2]; R], row: usize, panel: usize);
 }
 
-/// Visits every tile of a `p × n` product (rows of `row_bytes`, panels of `panel_bytes`).
-pub(crate) fn drive<M: Micro, S: Store<Acc = M::Acc>>(
+/// Pixels per strip when the product is split across threads: below this the strips would
+/// spend more on waking a thread than on their tiles.
+const STRIP_ROWS: usize = 4 * MR;
+
+/// Visits every tile of a `p × n` product (rows of `row_bytes`, panels of `panel_bytes`), the
+/// pixels split into one strip per thread ([`par::strips`]).
+pub(crate) fn drive<M: Micro + Sync, S: Store<Acc = M::Acc> + Sync>(
     m: &M,
     s: &S,
     p: usize,
@@ -79,12 +88,27 @@ pub(crate) fn drive<M: Micro, S: Store<Acc = M::Acc>>(
     row_bytes: usize,
     panel_bytes: usize,
 ) {
+    par::strips(p, STRIP_ROWS, MR, |rows| {
+        drive_rows(m, s, rows, n, row_bytes, panel_bytes)
+    });
+}
+
+/// Visits every tile of the pixels `rows`.
+fn drive_rows<M: Micro, S: Store<Acc = M::Acc>>(
+    m: &M,
+    s: &S,
+    rows: Range<usize>,
+    n: usize,
+    row_bytes: usize,
+    panel_bytes: usize,
+) {
     let panels = n.div_ceil(PANEL);
     let group = (WEIGHT_BYTES / panel_bytes.max(1)).clamp(1, panels.max(1));
     let chunk = (CHUNK_BYTES / row_bytes.max(1)).max(MR) / MR * MR;
+    let p = rows.end;
     for first in (0..panels).step_by(group) {
         let group = first..panels.min(first + group);
-        let mut p0 = 0;
+        let mut p0 = rows.start;
         while p0 < p {
             let rows = chunk.min(p - p0);
             let mut r = p0;
