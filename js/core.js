@@ -1,7 +1,7 @@
 // The environment-neutral half of the package: the Classifier API over the wasm-bindgen module.
 // Entry points (browser.js, node.js, workerd.js) differ only in how they instantiate the wasm
 // and read the bundled model.
-import { WasmClassifier, simdLevel } from './mobilenet_wasm.js';
+import { glue } from './glue.js';
 import { DEFAULT_MAX_PIXELS, checkSignal, codedError, loadOptions, side, streamOptions, topK as topKOf, withinBudget } from './validate.js';
 
 export { codedError };
@@ -31,14 +31,31 @@ export function pickSimd(requested) {
 }
 
 /**
+ * How many threads the kernels run on: `requested`, or by default `min(4, cores)` where the
+ * page is cross-origin isolated (shared memory is allowed there), else 1. Only such a page can
+ * have more than one (Node and Workers have one).
+ */
+export function pickThreads(requested) {
+  const isolated = globalThis.crossOriginIsolated === true;
+  if (requested === undefined) return isolated ? Math.max(1, Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1)) : 1;
+  if (!(Number.isInteger(requested) && requested >= 1 && requested <= 64)) {
+    throw codedError('E_ARGUMENT', `threads must be a whole number from 1 to 64, not ${JSON.stringify(requested)}`);
+  }
+  if (requested > 1 && !isolated) {
+    throw codedError('E_ARGUMENT', 'threads > 1 needs a cross-origin isolated page (Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); Node and Workers run one thread');
+  }
+  return requested;
+}
+
+/**
  * Caches an environment's wasm instantiation; a failed one is forgotten, so the next load tries
  * again (a failed fetch of the wasm, or a refused `simd`, once made every later load fail).
  */
 export function once(instantiate) {
   let ready = null;
-  return (simd) => {
+  return (...args) => {
     if (!ready) {
-      ready = instantiate(simd);
+      ready = instantiate(...args);
       ready.catch(() => { ready = null; });
     }
     return ready;
@@ -171,12 +188,12 @@ export function makeClassifier(env) {
     constructor(inner, maxPixels, files) {
       this.#inner = inner;
       this.#maxPixels = maxPixels;
-      this.#info = { ...inner.info(), simd: simdLevel() };
+      this.#info = { ...inner.info(), simd: glue().simdLevel(), threads: glue().threadCount() };
       registry?.register(this, inner, this);
       internals.set(this, { call: (f) => this.#call(f), live: () => this.#live(), maxPixels, files });
     }
 
-    /** Loads a model: `{ model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode }`, all optional. */
+    /** Loads a model: `{ model, labels, integrity, precision, simd, threads, kernels, signal, maxPixels, decode }`, all optional. */
     static async load(options) {
       const t0 = now();
       options = loadOptions(options);
@@ -189,7 +206,8 @@ export function makeClassifier(env) {
       // Refused synchronously (not from inside a cached promise nobody awaits yet: that was an
       // unhandled rejection that ended the Node process).
       pickSimd(options.simd);
-      const init = env.init(options.simd);
+      const threads = pickThreads(options.threads);
+      const init = env.init(options.simd, threads);
       init.catch(() => {}); // awaited below; until then a failure must not count as unhandled
       let files;
       let labels = options.labels;
@@ -213,13 +231,17 @@ export function makeClassifier(env) {
       const compileMs = await init;
       const sha256 = await hashing;
       checkSignal(signal);
+      const { simdLevel, threadCount } = glue();
       if (options.simd !== undefined && options.simd !== simdLevel()) {
         throw codedError('E_ARGUMENT', `the ${simdLevel()} build is already loaded; simd: '${options.simd}' must come with the first load`);
+      }
+      if (options.threads !== undefined && options.threads !== threadCount()) {
+        throw codedError('E_ARGUMENT', `the wasm is already running on ${threadCount()} thread(s); threads: ${options.threads} must come with the first load`);
       }
       const t2 = now();
       let integrity = options.integrity;
       if (typeof integrity === 'string') integrity = [integrity];
-      const inner = trapped(() => WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet, options.maxPixels ?? 0, options.decode === 'reduced'));
+      const inner = trapped(() => glue().WasmClassifier.fromBytes(files, labels ?? undefined, integrity ?? undefined, options.precision ?? undefined, sha256 ?? undefined, options.kernels === false, imagenet, options.maxPixels ?? 0, options.decode === 'reduced'));
       inner.recordFetchCompile(Math.max(0, t1 - t0 - (compileMs ?? 0)), compileMs ?? Math.max(0, t2 - t1));
       return new Classifier(inner, options.maxPixels ?? DEFAULT_MAX_PIXELS, files);
     }

@@ -1,7 +1,7 @@
 // Custom classes on a base Classifier: examples embedded once by the base (in the wasm, where
 // they stay), nearest-neighbour answers from the first example, a head trained in the wasm with
 // burn's autodiff and Adam, saved bytes and a TFLite export. Environment-neutral like core.js.
-import { WasmCustom } from './mobilenet_wasm.js';
+import { glue } from './glue.js';
 import { codedError, internals, pixelsOf, toBytes, trapped } from './core.js';
 import { customClassifyOptions, embedding as embeddingOf, label as labelOf, trainOptions } from './validate.js';
 
@@ -62,7 +62,7 @@ export class CustomClassifier {
   static async create(base) {
     const b = baseOf(base);
     if (b.remote) return b.remote.create(); // the base runs in a worker: so do its classes
-    return new CustomClassifier(b.call((inner) => WasmCustom.create(inner)), base);
+    return new CustomClassifier(b.call((inner) => glue().WasmCustom.create(inner)), base);
   }
 
   /** The classifier `save()` wrote, on the same base (E_MODEL_MISMATCH otherwise). */
@@ -71,7 +71,7 @@ export class CustomClassifier {
     const data = toBytes(bytes);
     if (!data) throw codedError('E_ARGUMENT', 'load takes the bytes save() returned (Uint8Array or ArrayBuffer)');
     if (b.remote) return b.remote.load(data);
-    return new CustomClassifier(b.call((inner) => WasmCustom.load(inner, data)), base);
+    return new CustomClassifier(b.call((inner) => glue().WasmCustom.load(inner, data)), base);
   }
 
   #live() {

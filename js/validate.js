@@ -8,7 +8,7 @@ export function codedError(code, message, cause) {
   return e;
 }
 
-const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'kernels', 'signal', 'maxPixels', 'decode', 'worker']);
+const LOAD_OPTIONS = new Set(['model', 'labels', 'integrity', 'precision', 'simd', 'threads', 'kernels', 'signal', 'maxPixels', 'decode', 'worker']);
 /** Default decoded-pixel budget (the wasm's own ceiling: 512 MiB at 6 bytes a pixel). */
 export const DEFAULT_MAX_PIXELS = Math.floor(512 * 1024 * 1024 / 6);
 const PRECISIONS = ['int8', 'float32'];

@@ -41,6 +41,13 @@ pub fn simd_level() -> String {
     }
 }
 
+/// The threads the kernels split their work across: the pool `initThreadPool` started in the
+/// threaded build, 1 in the others.
+#[wasm_bindgen(js_name = threadCount)]
+pub fn thread_count() -> usize {
+    crate::kernels::par::threads()
+}
+
 /// A loaded model. Use the package's `Classifier` wrapper rather than this class directly.
 #[wasm_bindgen]
 pub struct WasmClassifier {
