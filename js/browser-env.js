@@ -27,7 +27,8 @@ export const browserEnv = {
       // The threaded glue: shared memory, and workers that instantiate the same module on it.
       const threaded = await import('./mobilenet_wasm_threads.js');
       wasm = await threaded.default({ module_or_path: threadedUrls[level] });
-      await threaded.initThreadPool(threads);
+      // The calling thread computes a strip of every convolution too: threads − 1 workers.
+      await threaded.initThreadPool(threads - 1);
       useGlue(threaded);
     } else {
       wasm = await init({ module_or_path: wasmUrls[level] });

@@ -18,6 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
+# The threaded wasm builds: nightly's build-std rebuilds std with atomics (it needs rust-src).
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup +nightly component list --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly
+rustup +nightly target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown --toolchain nightly
 wbg=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print}' Cargo.lock)
 if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q "$wbg"); then
   # No --locked: the CLI's own lock file pins a crate the registry no longer serves.

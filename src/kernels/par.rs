@@ -37,11 +37,12 @@ impl<T> SyncPtr<T> {
     }
 }
 
-/// Threads the kernels may use: the pool's size with the `threads` feature, else 1.
+/// Threads the kernels may use: with the `threads` feature the calling thread and, called from
+/// outside the pool, the pool's threads beside it; else 1.
 pub(crate) fn threads() -> usize {
     #[cfg(feature = "threads")]
     {
-        rayon::current_num_threads()
+        rayon::current_num_threads() + usize::from(rayon::current_thread_index().is_none())
     }
     #[cfg(not(feature = "threads"))]
     {
@@ -65,13 +66,17 @@ pub(crate) fn strips(len: usize, min: usize, align: usize, f: impl Fn(Range<usiz
             (len * i / parts) / align * align
         }
     };
+    // The calling thread computes the first strip itself: waiting for the pool instead would
+    // keep a core busy doing nothing (a page's main thread spins), so a pool of n − 1 workers
+    // and the caller make n threads.
     #[cfg(feature = "threads")]
-    {
-        use rayon::prelude::*;
-        (0..parts)
-            .into_par_iter()
-            .for_each(|i| f(bound(i)..bound(i + 1)));
-    }
+    rayon::in_place_scope(|scope| {
+        let (f, bound) = (&f, &bound);
+        for i in 1..parts {
+            scope.spawn(move |_| f(bound(i)..bound(i + 1)));
+        }
+        f(bound(0)..bound(1));
+    });
     #[cfg(not(feature = "threads"))]
     for i in 0..parts {
         f(bound(i)..bound(i + 1));

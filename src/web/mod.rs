@@ -41,8 +41,8 @@ pub fn simd_level() -> String {
     }
 }
 
-/// The threads the kernels split their work across: the pool `initThreadPool` started in the
-/// threaded build, 1 in the others.
+/// The threads the kernels split their work across: the calling thread and the workers
+/// `initThreadPool` started in the threaded build, 1 in the others.
 #[wasm_bindgen(js_name = threadCount)]
 pub fn thread_count() -> usize {
     crate::kernels::par::threads()
