@@ -1,6 +1,7 @@
 // Side-by-side benchmark: mobilenet-wasm against TFLite's own web runtime (on the very same
 // .tflite files), ONNX Runtime Web and TF.js-wasm (MobileNetV2 1.0/224 with generated weights),
-// in one headless Chromium session, one thread each, plus a native run of our crate.
+// in one headless Chromium session, at one thread each and at two (each runtime's own thread
+// option; the pages are cross-origin isolated), plus a native run of our crate.
 //
 //   node bench/run.mjs [--runs 50] [--warmup 5] [--cold 5] [--json FILE] [--smoke]
 //
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuInfo, cpuLine } from '../scripts/lib/cpu.mjs';
 import { byomDir, goldenDir, modelsDir as resolveModelsDir, root } from '../scripts/lib/models.mjs';
-import { serveStatic } from '../scripts/lib/static-server.mjs';
+import { ISOLATED, serveStatic } from '../scripts/lib/static-server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = resolveModelsDir();
@@ -68,19 +69,25 @@ for (const [model, m] of Object.entries(MODELS)) {
   cases.push({ name: 'mobilenet-wasm simd128', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128' }, note: `${precision}, simd128 build` });
   if (m.int8) cases.push({ name: 'mobilenet-wasm float32', model, page: 'mobilenet-wasm', query: { model: m.tflite, precision: 'float32' }, note: 'float32, relaxed SIMD build' });
   cases.push({ name: 'mobilenet-wasm burn ops', model, page: 'mobilenet-wasm', query: { model: m.tflite, simd: 'simd128', kernels: '0' }, note: `${precision}, simd128 build, kernels off: burn-flex ops` });
+  cases.push({ name: 'mobilenet-wasm 2 threads', model, page: 'mobilenet-wasm', query: { model: m.tflite, threads: '2' }, note: `${precision}, threaded relaxed SIMD build` });
   cases.push({ name: 'tflite-web', model, page: 'tflite-web', query: { model: m.tflite } });
+  cases.push({ name: 'tflite-web 2 threads', model, page: 'tflite-web', query: { model: m.tflite, threads: '2' } });
   if (m.onnx) {
     cases.push({ name: 'onnxruntime-web', model, page: 'onnxruntime-web', query: { model: path.basename(onnxFile) }, note: 'generated weights, f32' });
+    cases.push({ name: 'onnxruntime-web 2 threads', model, page: 'onnxruntime-web', query: { model: path.basename(onnxFile), threads: '2' }, note: 'generated weights, f32' });
     cases.push({ name: 'tfjs-wasm', model, page: 'tfjs-wasm', query: {}, note: 'generated weights built in the page: no model download' });
+    cases.push({ name: 'tfjs-wasm 2 threads', model, page: 'tfjs-wasm', query: { threads: '2' }, note: 'generated weights built in the page: no model download' });
   }
 }
 
-// Static files, gzip-compressed once and kept; no COOP/COEP, so every runtime has one thread.
+// Static files, gzip-compressed once and kept; cross-origin isolated, so that every runtime can
+// start threads (each page runs one unless its case asks for two).
 const server = await serveStatic({
   mounts: [['/pkg/', path.join(root, 'pkg')], ['/node_modules/', path.join(here, 'node_modules')],
     ['/models/byom/', byomDir()], ['/models/', modelsDir], ['/cache/', path.join(here, '.cache')], ['/', path.join(here, 'pages')]],
   routes: { '/input.jpg': () => ({ body: readFileSync(path.join(goldenDir(), 'n01440764_tench.JPEG')), type: 'image/jpeg' }) },
   gzip: true,
+  headers: ISOLATED,
 });
 const base = server.base.replace(/\/$/, '');
 
@@ -124,7 +131,7 @@ try {
     if (out.modelTimes.length) r.modelP50Ms = +percentile([...out.modelTimes].sort((a, b) => a - b), 50).toFixed(2);
     results.push(r);
     const alone = r.modelP50Ms ? `  (model alone p50 ${r.modelP50Ms.toFixed(1)} ms)` : '';
-    console.log(`${c.model.padEnd(26)} ${c.name.padEnd(16)} p50 ${r.p50Ms.toFixed(1).padStart(6)} ms  p95 ${r.p95Ms.toFixed(1).padStart(6)} ms  cold ${r.coldStartMs.toFixed(0).padStart(5)} ms  ${(r.downloadBytes / 1e6).toFixed(2)} MB${alone}`);
+    console.log(`${c.model.padEnd(26)} ${c.name.padEnd(26)} p50 ${r.p50Ms.toFixed(1).padStart(6)} ms  p95 ${r.p95Ms.toFixed(1).padStart(6)} ms  cold ${r.coldStartMs.toFixed(0).padStart(5)} ms  ${(r.downloadBytes / 1e6).toFixed(2)} MB${alone}`);
   }
 } finally {
   await browser.close();
@@ -175,20 +182,24 @@ function markdown() {
   const lines = [
     '# Benchmark results', '',
     `Produced by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 10)}: ${cpuLine(cpu)}, `
-      + `Chromium ${chromium} headless, Node ${process.version}; one thread each, ${runs} timed single-image inferences after ${warmup} warm-up runs, `
+      + `Chromium ${chromium} headless, Node ${process.version}; one thread each, and two in the \`2 threads\` rows (compared with ours at two), ${runs} timed single-image inferences after ${warmup} warm-up runs, `
       + 'fresh browser context (empty cache) per runtime, files served gzip-compressed. mobilenet-wasm times `classify(ImageData)` end to end '
       + '(resize to 256, centre crop, normalise, model, softmax, top 5; "model alone" is its `stats().inference` over the same runs); '
       + 'the peers time their model call on a prepared tensor. '
       + `Cold start = runtime scripts + wasm + model fetched, compiled, built, and the first inference; the median of ${coldVisits} fresh visits. `
-      + 'Ratios are mobilenet-wasm ÷ peer (below 1.00: we are faster / smaller).', '',
+      + 'Ratios are mobilenet-wasm ÷ peer at the same thread count (below 1.00: we are faster / smaller).', '',
   ];
   for (const model of Object.keys(MODELS)) {
     const rows = results.filter((r) => r.model === model);
     const ours = rows.find((r) => r.name === 'mobilenet-wasm');
+    // The 2-thread rows are compared with ours at two threads.
+    const ours2 = rows.find((r) => r.name === 'mobilenet-wasm 2 threads');
     lines.push(`## ${model}`, '', '| runtime | p50 ms | model alone p50 ms | p95 ms | cold start ms | download MB | p50 ratio | cold ratio | download ratio | note |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
-      const ratio = (a, b) => (r === ours ? '—' : (a / b).toFixed(2));
-      lines.push(`| ${r.name} | ${r.p50Ms.toFixed(1)} | ${r.modelP50Ms?.toFixed(1) ?? '—'} | ${r.p95Ms.toFixed(1)} | ${r.coldStartMs.toFixed(0)} | ${mb(r.downloadBytes)} | ${ratio(ours.p50Ms, r.p50Ms)} | ${ratio(ours.coldStartMs, r.coldStartMs)} | ${ratio(ours.downloadBytes, r.downloadBytes)} | ${r.note ?? ''} |`);
+      const base = r.name.endsWith(' 2 threads') && ours2 ? ours2 : ours;
+      const ratio = (a, b) => (r === base ? '—' : (a / b).toFixed(2));
+      const note = r === ours2 ? `${r.note}; ${(ours.p50Ms / r.p50Ms).toFixed(2)}× our 1-thread speed` : r.note ?? '';
+      lines.push(`| ${r.name} | ${r.p50Ms.toFixed(1)} | ${r.modelP50Ms?.toFixed(1) ?? '—'} | ${r.p95Ms.toFixed(1)} | ${r.coldStartMs.toFixed(0)} | ${mb(r.downloadBytes)} | ${ratio(base.p50Ms, r.p50Ms)} | ${ratio(base.coldStartMs, r.coldStartMs)} | ${ratio(base.downloadBytes, r.downloadBytes)} | ${note} |`);
     }
     for (const n of native.filter((x) => x.model === model)) lines.push(`| ${n.name} (x86_64) | ${n.p50Ms.toFixed(1)} | — | ${n.p95Ms.toFixed(1)} | build ${n.buildMs.toFixed(0)} | — | — | — | — | ${n.runs} runs |`);
     lines.push('');

@@ -29,6 +29,16 @@ export interface LoadOptions {
    */
   simd?: SimdLevel;
   /**
+   * Threads the convolutions are split across (each splits its output rows; the outputs are
+   * bit-identical to one thread's), honoured by the first load only. More than 1 needs a
+   * cross-origin isolated page (`Cross-Origin-Opener-Policy: same-origin`,
+   * `Cross-Origin-Embedder-Policy: require-corp`): the threaded builds run on shared memory with
+   * `threads − 1` Web Workers beside the calling thread. Default: `min(4,
+   * navigator.hardwareConcurrency)` on such a page, else 1; Node and Workers run 1 (more is
+   * `E_ARGUMENT`, as on a page that is not isolated).
+   */
+  threads?: number;
+  /**
    * `false` runs this model's convolutions with burn's own tensor ops instead of the fused SIMD
    * kernels (for measuring them). Default `true`.
    */
@@ -87,6 +97,8 @@ export interface ModelInfo {
   int8Products: 'relaxed-dot' | 'dot16' | null;
   /** The wasm build running this model. */
   simd: SimdLevel;
+  /** Threads its convolutions run on (the `threads` load option, or its default). */
+  threads: number;
 }
 
 export interface ColdStart {

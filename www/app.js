@@ -81,8 +81,8 @@ function load(name) {
     [clf, custom, modelName] = [next, classes, name];
     loadedAt = performance.now();
     $('loaded-model').textContent = name;
-    const { precision, int8Products, simd } = clf.info;
-    $('arithmetic').textContent = `${precision}${int8Products ? ` (${int8Products} products)` : ''}, ${simd}`;
+    const { precision, int8Products, simd, threads } = clf.info;
+    $('arithmetic').textContent = `${precision}${int8Products ? ` (${int8Products} products)` : ''}, ${simd}, ${threads} thread${threads === 1 ? '' : 's'}`;
     show(clf.stats());
     teaching.render();
   })();

@@ -20,7 +20,7 @@ await rm(out, { recursive: true, force: true });
 await mkdir(path.join(out, 'models'), { recursive: true });
 await cp(path.join(here, 'src'), path.join(out, 'src'), { recursive: true });
 await mkdir(path.join(out, 'pkg'));
-for (const f of ['workerd.js', 'core.js', 'custom.js', 'validate.js', 'mobilenet_wasm.js', 'mobilenet_wasm_relaxed_bg.wasm']) await copyFile(path.join(root, 'pkg', f), path.join(out, 'pkg', f));
+for (const f of ['workerd.js', 'core.js', 'glue.js', 'custom.js', 'validate.js', 'mobilenet_wasm.js', 'mobilenet_wasm_relaxed_bg.wasm']) await copyFile(path.join(root, 'pkg', f), path.join(out, 'pkg', f));
 await copyFile(labelsFile(), path.join(out, 'models/labels.txt'));
 
 const modules = [
@@ -29,6 +29,7 @@ const modules = [
   '(name="models/labels.txt", text=embed "models/labels.txt")',
   '(name="pkg/workerd.js", esModule=embed "pkg/workerd.js")',
   '(name="pkg/core.js", esModule=embed "pkg/core.js")',
+  '(name="pkg/glue.js", esModule=embed "pkg/glue.js")',
   '(name="pkg/custom.js", esModule=embed "pkg/custom.js")',
   '(name="pkg/validate.js", esModule=embed "pkg/validate.js")',
   '(name="pkg/mobilenet_wasm.js", esModule=embed "pkg/mobilenet_wasm.js")',
