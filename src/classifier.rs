@@ -372,13 +372,13 @@ impl Classifier {
             )));
         }
         let start = Instant::now();
-        let out: Output = match &self.model {
+        let out: Output = crate::kernels::par::session(|| match &self.model {
             Net::Float(m) => m.forward(preprocess::to_tensor(crop, s, self.scaling, &self.device)),
             Net::Int8(m) => {
                 let data = TensorData::new(crop.to_vec(), [1, s, s, 3]);
                 m.forward(Tensor::<4, Int>::from_data(data, (&self.device, DType::U8)))
             }
-        };
+        });
         let vec = |t: Tensor<2>| {
             t.into_data()
                 .try_to_vec::<f32>()

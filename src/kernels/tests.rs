@@ -509,3 +509,42 @@ fn kernels_split_across_threads_match_their_definition() {
         fused_blocks_match_their_convolutions();
     });
 }
+
+/// The same kernels run by an inference's team (the threaded wasm builds' scheduling: pool
+/// threads spinning on a shared claim counter beside the caller), many splits in a row.
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+#[test]
+fn kernels_run_by_a_spinning_team_match_their_definition() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        super::par::session::with(3, || {
+            int8_kernels_on(0x5eed_0009, false, &[QuadsDot::Dot16, QuadsDot::RelaxedDot]);
+            float_convolutions_match_their_definition();
+            // Every strip of many splits runs exactly once, on the team's threads.
+            let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+            for len in 1..300 {
+                let hits: Vec<_> = (0..len)
+                    .map(|_| std::sync::atomic::AtomicUsize::new(0))
+                    .collect();
+                super::par::strips(len, 4, 2, |r| {
+                    threads.lock().unwrap().insert(std::thread::current().id());
+                    for i in r {
+                        hits[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+                assert!(
+                    hits.iter()
+                        .all(|h| h.load(std::sync::atomic::Ordering::Relaxed) == 1),
+                    "{len}"
+                );
+            }
+            assert!(
+                threads.lock().unwrap().len() > 1,
+                "the splits ran on one thread"
+            );
+        });
+    });
+}

@@ -11,7 +11,7 @@
 use crate::kernels::par;
 use core::mem::MaybeUninit;
 
-use super::rows::PairRows;
+use super::rows::{PairRows, ROWS_PER_STRIP};
 use crate::kernels::isa::{F4, V};
 use crate::kernels::requant::VectorRequant;
 use crate::spec::{Requant, Window};
@@ -121,7 +121,7 @@ fn run<const K: usize, const KP: usize>(
     let out = out.as_mut_ptr() as *mut u8;
     let tile = tile_columns(&g, c4);
     let out = par::SyncPtr::new(out);
-    par::strips(g.oh, 1, 1, |oys| {
+    par::strips(g.oh, ROWS_PER_STRIP, 1, |oys| {
         let out = out.get();
         let mut rows = PairRows::new(&g, c4);
         for oy in oys {

@@ -6,7 +6,7 @@ use crate::kernels::par;
 use core::mem::MaybeUninit;
 
 use super::int8_pairs::padded;
-use super::rows::{QUAD_LANES, QuadRows};
+use super::rows::{QUAD_LANES, QuadRows, ROWS_PER_STRIP};
 use crate::kernels::isa::{F4, QuadsDot, V};
 use crate::kernels::requant::VectorRequant;
 use crate::spec::{Requant, Window};
@@ -149,7 +149,7 @@ fn run_quads<const K: usize, const KQ: usize, const RELAXED: bool>(
         .map(|c| c.iter().any(|&s| s != 0))
         .collect();
     let out = par::SyncPtr::new(out);
-    par::strips(g.oh, 1, 1, |oys| {
+    par::strips(g.oh, ROWS_PER_STRIP, 1, |oys| {
         let out = out.get();
         let mut rows = QuadRows::new(&g, c8, zx);
         for oy in oys {

@@ -6,6 +6,10 @@
 use crate::kernels::isa::V;
 use crate::spec::Window;
 
+/// Output rows per strip at least, when a window is split across threads: each strip builds
+/// the `k − 1` input rows above its first again.
+pub(crate) const ROWS_PER_STRIP: usize = 2;
+
 /// Channels per vector pair of the quads layout.
 pub(crate) const QUAD_LANES: usize = 8;
 

@@ -20,6 +20,7 @@ use core::mem::MaybeUninit;
 
 use super::{Gemm, Micro, PANEL as QPANEL, Store, drive};
 use crate::kernels::isa::{F4, QuadsDot, V};
+use crate::kernels::par;
 use crate::kernels::requant::VectorRequant;
 use crate::spec::Requant;
 
@@ -138,18 +139,33 @@ pub(crate) fn pack_quads(
     Some(Quads { weights, constants })
 }
 
-/// Widens `x` (`[p, k]` quanta) into `[p, 2·⌈k/2⌉]` i16 with `zero_point` removed.
+/// Widens `x` (`[p, k]` quanta) into `[p, 2·⌈k/2⌉]` i16 with `zero_point` removed, the pixels
+/// split across threads like the product that reads them.
 pub(crate) fn widen(x: &[u8], p: usize, k: usize, zero_point: i32, out: &mut Vec<i16>) {
     assert!(x.len() >= p * k, "widen: input too short");
     let row = 2 * k.div_ceil(2);
     out.clear();
     out.reserve(p * row);
-    let spare = &mut out.spare_capacity_mut()[..p * row];
+    let dst = par::SyncPtr::new(out.spare_capacity_mut().as_mut_ptr());
+    par::strips(p, 64, 1, |rows| {
+        let n = rows.len();
+        // SAFETY: the strip's rows of the reserved p · row values, written by this thread alone.
+        let dst =
+            unsafe { core::slice::from_raw_parts_mut(dst.get().add(rows.start * row), n * row) };
+        widen_rows(&x[rows.start * k..][..n * k], n, k, zero_point, dst);
+    });
+    // SAFETY: every row of the p rows was written whole.
+    unsafe { out.set_len(p * row) };
+}
+
+/// [`widen`] of `p` rows into `dst` (`p · 2·⌈k/2⌉` values).
+fn widen_rows(x: &[u8], p: usize, k: usize, zero_point: i32, dst: &mut [MaybeUninit<i16>]) {
+    let row = 2 * k.div_ceil(2);
     let z = V::splat_i16(zero_point as i16);
     for (src, dst) in x
         .chunks_exact(k.max(1))
         .take(p)
-        .zip(spare.chunks_exact_mut(row.max(1)))
+        .zip(dst.chunks_exact_mut(row.max(1)))
     {
         let mut c = 0;
         while c + 8 <= k {
@@ -168,8 +184,6 @@ pub(crate) fn widen(x: &[u8], p: usize, k: usize, zero_point: i32, out: &mut Vec
             dst[k].write(0);
         }
     }
-    // SAFETY: every row of the p rows was written whole.
-    unsafe { out.set_len(p * row) };
 }
 
 /// Runs the product on [`Layout::Pairs`]: `x` `[p, 2·k2]` i16 (see [`widen`]), `w` packed
