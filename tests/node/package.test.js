@@ -122,6 +122,12 @@ test('bad options and inputs are coded errors before the wasm, and the next good
   assert.equal(await code(Classifier.load({ model: file, worker: true })), 'E_ARGUMENT');
   assert.equal(await code(Classifier.load({ model: file, worker: 1 })), 'E_ARGUMENT');
   assert.equal((await Classifier.load({ model: file, worker: false })).worker, false);
+  // Node runs one thread: more (or a count that is no count) is refused, one is what it has.
+  for (const threads of [2, 0, 1.5, '1']) {
+    assert.equal(await code(Classifier.load({ model: file, threads })), 'E_ARGUMENT', `threads ${threads}`);
+  }
+  assert.equal((await Classifier.load({ model: file, threads: 1 })).info.threads, 1);
+  assert.equal((await Classifier.load({ model: file })).info.threads, 1);
   const aborted = new AbortController();
   aborted.abort();
   assert.equal(await code(Classifier.load({ model: file, signal: aborted.signal })), 'E_ABORTED');
