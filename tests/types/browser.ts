@@ -4,7 +4,7 @@ import { Classifier, CustomClassifier } from 'mobilenet-wasm';
 import type { ErrorCode, LoadOptions, MobileNetError, Prediction, TrainReport } from 'mobilenet-wasm';
 
 export async function main(video: HTMLVideoElement, img: HTMLImageElement, bytes: Uint8Array): Promise<string> {
-  const options: LoadOptions = { precision: 'int8', simd: 'relaxed-simd', maxPixels: 4_000_000, decode: 'reduced', signal: new AbortController().signal };
+  const options: LoadOptions = { precision: 'int8', simd: 'relaxed-simd', maxPixels: 4_000_000, decode: 'reduced', signal: new AbortController().signal, threads: 2 };
   const clf = await Classifier.load(options);
   const top: Prediction[] = await clf.classify(img, { topK: 3 });
   const fromBytes = await clf.classify(bytes);
@@ -26,12 +26,16 @@ export async function main(video: HTMLVideoElement, img: HTMLImageElement, bytes
     const code: ErrorCode = (e as MobileNetError).code;
     console.log(code);
   }
+  const threads: number = clf.info.threads;
+  void threads;
   // @ts-expect-error topK is a number
   await clf.classify(img, { topK: '5' });
   // @ts-expect-error an unknown precision
   await Classifier.load({ precision: 'int4' });
   // @ts-expect-error an unknown load option
-  await Classifier.load({ threads: 4 });
+  await Classifier.load({ backend: 'webgpu' });
+  // @ts-expect-error threads is a number
+  await Classifier.load({ threads: '2' });
   // @ts-expect-error a label is a string
   await custom.addExample(img, 7);
   // @ts-expect-error method is 'knn' or 'head'
