@@ -523,8 +523,14 @@ fn kernels_run_by_a_spinning_team_match_their_definition() {
         super::par::session::with(3, || {
             int8_kernels_on(0x5eed_0009, false, &[QuadsDot::Dot16, QuadsDot::RelaxedDot]);
             float_convolutions_match_their_definition();
-            // Every strip of many splits runs exactly once, on the team's threads.
+            // Every strip of many splits runs exactly once, on the team's threads. The first
+            // split's strips take 2 ms each, so that a helper started late (the machine busy
+            // with other tests) still finds strips left to claim.
             let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+            super::par::strips(48, 4, 1, |_| {
+                threads.lock().unwrap().insert(std::thread::current().id());
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            });
             for len in 1..300 {
                 let hits: Vec<_> = (0..len)
                     .map(|_| std::sync::atomic::AtomicUsize::new(0))
