@@ -31,16 +31,13 @@ export function pickSimd(requested) {
 }
 
 /**
- * How many threads the kernels run on: `requested`, or by default `min(4, cores)` where the
- * page is cross-origin isolated (shared memory is allowed there), else 1. Only such a page can
- * have more than one (Node and Workers have one).
+ * How many threads the kernels run on: `requested` (a count `loadOptions` checked), or by
+ * default `min(4, cores)` where the page is cross-origin isolated (shared memory is allowed
+ * there), else 1. Only such a page can have more than one (Node and Workers have one).
  */
 export function pickThreads(requested) {
   const isolated = globalThis.crossOriginIsolated === true;
   if (requested === undefined) return isolated ? Math.max(1, Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1)) : 1;
-  if (!(Number.isInteger(requested) && requested >= 1 && requested <= 64)) {
-    throw codedError('E_ARGUMENT', `threads must be a whole number from 1 to 64, not ${JSON.stringify(requested)}`);
-  }
   if (requested > 1 && !isolated) {
     throw codedError('E_ARGUMENT', 'threads > 1 needs a cross-origin isolated page (Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); Node and Workers run one thread');
   }

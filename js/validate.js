@@ -29,7 +29,7 @@ export function loadOptions(options) {
   for (const key of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(key)) throw codedError('E_ARGUMENT', `unknown load option ${JSON.stringify(key)}; known: ${[...LOAD_OPTIONS].join(', ')}`);
   }
-  const { model, labels, integrity, precision, simd, kernels, signal, maxPixels, decode, worker } = options;
+  const { model, labels, integrity, precision, simd, threads, kernels, signal, maxPixels, decode, worker } = options;
   if (worker !== undefined && typeof worker !== 'boolean') throw codedError('E_ARGUMENT', `worker must be true or false, not ${show(worker)}`);
   if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels >= 1 && maxPixels <= DEFAULT_MAX_PIXELS)) {
     throw codedError('E_ARGUMENT', `maxPixels must be a whole number from 1 to ${DEFAULT_MAX_PIXELS}, not ${show(maxPixels)}`);
@@ -56,6 +56,9 @@ export function loadOptions(options) {
   }
   if (simd !== undefined && !SIMD_LEVELS.includes(simd)) {
     throw codedError('E_ARGUMENT', `simd must be 'relaxed-simd' or 'simd128', not ${show(simd)}`);
+  }
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw codedError('E_ARGUMENT', `threads must be a whole number from 1 to 64, not ${show(threads)}`);
   }
   if (kernels !== undefined && typeof kernels !== 'boolean') {
     throw codedError('E_ARGUMENT', `kernels must be true or false, not ${show(kernels)}`);

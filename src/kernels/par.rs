@@ -50,14 +50,17 @@ pub(crate) fn threads() -> usize {
     }
 }
 
-/// Calls `f` on consecutive ranges covering `0..len`, one per thread, each at least `min` long
-/// and starting at a multiple of `align`; on the calling thread alone when one range would do.
+/// Calls `f` on consecutive ranges covering `0..len`, one per thread (four per thread of an
+/// inference's team), each at least `min` long and starting at a multiple of `align`; on the
+/// calling thread alone when one range would do.
 pub(crate) fn strips(len: usize, min: usize, align: usize, f: impl Fn(Range<usize>) + Sync) {
+    #[cfg(feature = "threads")]
+    let team = session::current();
     // A team hands strips out as its threads free up: four per thread even out a thread that
     // starts late or is slowed (the calling thread waited on its partner for a sixth of its
     // time with one strip each).
     #[cfg(feature = "threads")]
-    let per_thread = if session::current().is_some() { 4 } else { 1 };
+    let per_thread = if team.is_some() { 4 } else { 1 };
     #[cfg(not(feature = "threads"))]
     let per_thread = 1;
     let parts = (threads() * per_thread).min(len / min.max(1)).max(1);
@@ -74,7 +77,7 @@ pub(crate) fn strips(len: usize, min: usize, align: usize, f: impl Fn(Range<usiz
         }
     };
     #[cfg(feature = "threads")]
-    if let Some(team) = session::current() {
+    if let Some(team) = team {
         if session::in_strip() {
             // A split inside a strip (none of the kernels does) runs where it is.
             f(0..len);

@@ -4,11 +4,11 @@
 //! vectors stay in registers along the row and the taps are unrolled. Border pixels (and other
 //! kernel sizes) skip the taps that fall outside the image.
 
-use crate::kernels::par;
 use core::mem::MaybeUninit;
 
 use crate::kernels::epilogue::VectorEpilogue;
 use crate::kernels::isa::F4;
+use crate::kernels::par;
 use crate::spec::{Epilogue, Window};
 
 /// Bytes of input window a column tile may span.

@@ -8,11 +8,11 @@
 //! rows of the last `k` input rows are kept in a ring, so stride-1 convolutions widen each row
 //! once; padding needs no special case.
 
-use crate::kernels::par;
 use core::mem::MaybeUninit;
 
 use super::rows::{PairRows, ROWS_PER_STRIP};
 use crate::kernels::isa::{F4, V};
+use crate::kernels::par;
 use crate::kernels::requant::VectorRequant;
 use crate::spec::{Requant, Window};
 

@@ -2,12 +2,12 @@
 //! product per row of the window and four channels, eight channels per step, requantized in
 //! the epilogue.
 
-use crate::kernels::par;
 use core::mem::MaybeUninit;
 
 use super::int8_pairs::padded;
 use super::rows::{QUAD_LANES, QuadRows, ROWS_PER_STRIP};
 use crate::kernels::isa::{F4, QuadsDot, V};
+use crate::kernels::par;
 use crate::kernels::requant::VectorRequant;
 use crate::spec::{Requant, Window};
 
