@@ -46,6 +46,36 @@ pub(crate) struct Caps {
     pub simd: Simd,
     /// The relaxed dot product's semantics, where the build has relaxed SIMD.
     pub dot: Option<DotSemantics>,
+    /// Wider x86-64 instructions this CPU has (native builds; none elsewhere).
+    pub x86: X86,
+}
+
+/// The x86-64 extensions beyond SSE2 the int8 products can use, found at run time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct X86 {
+    /// AVX2: 256-bit integer vectors.
+    pub avx2: bool,
+    /// AVX-512 VNNI with VL: the 16- and 8-bit dot products on 256-bit vectors.
+    pub avx512_vnni: bool,
+}
+
+impl X86 {
+    /// This CPU's, probed by the standard library.
+    #[cfg(target_arch = "x86_64")]
+    fn detect() -> Self {
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        Self {
+            avx2,
+            avx512_vnni: avx2
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+                && std::arch::is_x86_feature_detected!("avx512vl"),
+        }
+    }
+    /// None beyond the build's vectors.
+    #[cfg(not(target_arch = "x86_64"))]
+    fn detect() -> Self {
+        Self::default()
+    }
 }
 
 impl Caps {
@@ -65,6 +95,7 @@ pub(crate) fn caps() -> &'static Caps {
             Simd::V128
         },
         dot: relaxed_dot(),
+        x86: X86::detect(),
     })
 }
 

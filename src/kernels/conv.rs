@@ -7,7 +7,7 @@ use core::mem::MaybeUninit;
 use super::dw::{self, f32::dw_f32_v128, int8_pairs::dw_i16_dot16, int8_quads::dw_u8i8};
 use super::gemm::int8::{Layout, QOut, gemm_pairs, gemm_quads, widen};
 use super::gemm::{Gemm, PANEL, f32::gemm_f32};
-use super::isa::QuadsDot;
+use super::isa::{PairsDot, QuadsDot};
 use super::patches;
 use crate::spec::{Conv, Epilogue, Window};
 
@@ -146,11 +146,13 @@ pub(crate) enum QWeightsRef<'a> {
 }
 
 /// One image of an int8 convolution (weights from [`qpack`]) into `out`, quads through the
-/// products `dot` names ([`super::select::Selection::quads_dot`] for this engine); `scratch`
+/// products `dot` names and the pairs' matrix products through `pairs`
+/// ([`super::select::Selection`]'s for this engine); `scratch`
 /// holds the widened input of 16-bit products between calls.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_int8(
     dot: QuadsDot,
+    pairs: PairsDot,
     conv: &Conv,
     g: Window,
     x: &[u8],
@@ -202,11 +204,11 @@ pub(crate) fn conv_int8(
         }
         QWeightsRef::Pairs(w) if conv.is_pointwise() => {
             widen(x, p, cin, zero_point, scratch);
-            gemm_pairs(s, scratch, w, bias, out)
+            gemm_pairs(pairs, s, scratch, w, bias, out)
         }
         QWeightsRef::Pairs(w) => {
             let patches = patches::patches_pairs(&g, cin, x, zero_point);
-            gemm_pairs(s, &patches, w, bias, out)
+            gemm_pairs(pairs, s, &patches, w, bias, out)
         }
     }
 }

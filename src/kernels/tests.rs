@@ -15,7 +15,7 @@ use super::caps::{DotSemantics, caps};
 use super::conv::{QWeights, QWeightsRef, conv_f32, conv_int8, qpack};
 use super::gemm::f32::pack;
 use super::gemm::int8::{Layout, QOut};
-use super::isa::{F4, QuadsDot};
+use super::isa::{F4, PairsDot, QuadsDot};
 use super::reference;
 use crate::spec::{Activation, AddRequant, Conv, Epilogue, Padding, QParams, Requant};
 
@@ -307,7 +307,7 @@ impl Int8Case {
     }
 
     /// The kernels' 8-bit output and real output (for one-group convolutions).
-    fn got(&self, layout: Layout, dot: QuadsDot) -> (Vec<u8>, Option<Vec<f32>>) {
+    fn got(&self, layout: Layout, dot: QuadsDot, pairs: PairsDot) -> (Vec<u8>, Option<Vec<f32>>) {
         let c = &self.conv;
         let g = c.window(self.h, self.w);
         let packed = qpack(
@@ -333,6 +333,7 @@ impl Int8Case {
         };
         conv_int8(
             dot,
+            pairs,
             c,
             g,
             &self.x,
@@ -355,6 +356,7 @@ impl Int8Case {
             };
             conv_int8(
                 dot,
+                pairs,
                 c,
                 g,
                 &self.x,
@@ -373,19 +375,40 @@ impl Int8Case {
     }
 }
 
-/// Every int8 microkernel (`gemm_i16_4x8_dot16`, `gemm_u8i8_4x8_relaxed_dot`,
+/// The pairs products this CPU runs: the 128-bit form everywhere, and the x86-64 forms it has
+/// (named on stderr, so a run says which it held to their definition).
+fn pairs_forms() -> Vec<PairsDot> {
+    let x86 = caps().x86;
+    let mut forms = vec![PairsDot::V128];
+    forms.extend(x86.avx2.then_some(PairsDot::Avx2));
+    forms.extend(x86.avx512_vnni.then_some(PairsDot::Avx512Vnni));
+    forms
+}
+
+/// Every int8 microkernel (`gemm_i16_4x8_dot16` and its x86-64 forms, `gemm_u8i8_4x8_relaxed_dot`,
 /// `gemm_u8i8_4x8_dot16`, `dw_i16_dot16`, `dw_u8i8` on either product) over random cases.
 fn int8_kernels_on(seed: u64, seven_bit: bool, dots: &[QuadsDot]) {
     let mut rng = Rng(seed);
     for case in 0..300 {
         let c = int8_case(&mut rng, case % 2 == 0, seven_bit);
         let (want, acc) = c.want();
-        for layout in [Layout::Pairs, Layout::Quads] {
-            for &dot in dots {
-                let (q, real) = c.got(layout, dot);
+        let forms = [Layout::Pairs, Layout::Quads]
+            .into_iter()
+            .flat_map(|layout| {
+                let pairs = if layout == Layout::Pairs {
+                    pairs_forms()
+                } else {
+                    vec![PairsDot::V128]
+                };
+                dots.iter()
+                    .flat_map(move |&dot| pairs.clone().into_iter().map(move |p| (layout, dot, p)))
+            });
+        for (layout, dot, pairs) in forms {
+            {
+                let (q, real) = c.got(layout, dot, pairs);
                 assert_eq!(
                     q, want,
-                    "case {case}: {:?} on {}x{}, {layout:?} {dot:?}",
+                    "case {case}: {:?} on {}x{}, {layout:?} {dot:?} {pairs:?}",
                     c.conv, c.h, c.w
                 );
                 if let Some(real) = real {

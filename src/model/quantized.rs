@@ -16,6 +16,7 @@ use super::quant::{
 use crate::error::{Error, Result};
 use crate::kernels::conv::{QWeights, qpack, qpacked_shape};
 use crate::kernels::gemm::int8::Layout;
+use crate::kernels::select::selected;
 use crate::spec::{AddRequant, Conv, InputScaling, QParams, Requant};
 
 /// One 8-bit convolution with its packed weights and requantization.
@@ -53,6 +54,10 @@ impl QConv {
         device: &Device,
     ) -> Self {
         let conv = spec.conv;
+        let layout = match layout {
+            Layout::Quads if conv.groups != 1 && !selected().depthwise_quads => Layout::Pairs,
+            _ => layout,
+        };
         let packed = qpack(&conv, &w.weight, &w.bias, q.input.zero_point, layout);
         let shape = qpacked_shape(&conv, packed.layout());
         let weight = match packed.weight {

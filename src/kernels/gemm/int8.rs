@@ -19,7 +19,7 @@
 use core::mem::MaybeUninit;
 
 use super::{Gemm, Micro, PANEL as QPANEL, Store, drive};
-use crate::kernels::isa::{F4, QuadsDot, V};
+use crate::kernels::isa::{F4, PairsDot, QuadsDot, V};
 use crate::kernels::par;
 use crate::kernels::requant::VectorRequant;
 use crate::spec::Requant;
@@ -187,8 +187,17 @@ fn widen_rows(x: &[u8], p: usize, k: usize, zero_point: i32, dst: &mut [MaybeUni
 }
 
 /// Runs the product on [`Layout::Pairs`]: `x` `[p, 2·k2]` i16 (see [`widen`]), `w` packed
-/// ([`pack_pairs`]), `bias` `[n]`; every element of the output's `[p, n]` is written.
-pub(crate) fn gemm_pairs(s: Gemm, x: &[i16], w: &[i16], bias: &[i32], out: QOut<'_>) {
+/// ([`pack_pairs`]), `bias` `[n]`, through the products `dot` names (an x86-64 form only
+/// where the CPU has it: the same sums either way); every element of the output's `[p, n]` is
+/// written.
+pub(crate) fn gemm_pairs(
+    dot: PairsDot,
+    s: Gemm,
+    x: &[i16],
+    w: &[i16],
+    bias: &[i32],
+    out: QOut<'_>,
+) {
     let Gemm { p, n, .. } = s;
     let k2 = k2(&s);
     assert!(
@@ -196,8 +205,29 @@ pub(crate) fn gemm_pairs(s: Gemm, x: &[i16], w: &[i16], bias: &[i32], out: QOut<
         "gemm: inputs too short"
     );
     let store = Int8Store::new(out, p, n, &bias[..n], None);
+    let (row_bytes, panel_bytes) = (4 * k2, 4 * QPANEL * k2);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::int8_x86::{Gemm_i16_4x8_avx2, Gemm_i16_4x8_avx512vnni};
+        let caps = crate::kernels::caps::caps().x86;
+        match dot {
+            PairsDot::Avx512Vnni if caps.avx512_vnni => {
+                let micro = Gemm_i16_4x8_avx512vnni { x, k2, w };
+                return drive(&micro, &store, p, n, row_bytes, panel_bytes);
+            }
+            PairsDot::Avx2 if caps.avx2 => {
+                let micro = Gemm_i16_4x8_avx2 { x, k2, w };
+                return drive(&micro, &store, p, n, row_bytes, panel_bytes);
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        dot == PairsDot::V128,
+        "gemm: {dot:?} products on a CPU without them"
+    );
     let micro = Gemm_i16_4x8_dot16 { x, k2, w };
-    drive(&micro, &store, p, n, 4 * k2, 4 * QPANEL * k2);
+    drive(&micro, &store, p, n, row_bytes, panel_bytes);
 }
 
 /// Runs the product on [`Layout::Quads`]: `x` `[p, stride]` raw u8 quanta whose first `k`
@@ -237,6 +267,11 @@ pub(crate) fn gemm_quads(
         sums.as_deref().map(|s| (s, shifts)),
     );
     let panel_bytes = 4 * QPANEL * k4;
+    #[cfg(target_arch = "x86_64")]
+    if dot == QuadsDot::RelaxedDot && crate::kernels::caps::caps().x86.avx512_vnni {
+        let micro = super::int8_x86::Gemm_u8i8_4x8_avx512vnni { x, stride, w, k4 };
+        return drive(&micro, &store, p, n, stride, panel_bytes);
+    }
     match dot {
         QuadsDot::RelaxedDot => {
             let micro = Gemm_u8i8_4x8_relaxed_dot { x, stride, w, k4 };

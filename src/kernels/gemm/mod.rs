@@ -7,10 +7,13 @@
 //! stay in L1, pixels in chunks whose rows do too, every tile of a chunk meeting every panel of
 //! the group while its output rows are hot. A microkernel ([`Micro`]) computes one tile's sums;
 //! a [`Store`] supplies their initial values and finishes them. [`f32`] and [`int8`] hold the
-//! microkernels, their packing and their stores.
+//! microkernels, their packing and their stores; `int8_x86` the pairs product on 256-bit x86-64
+//! vectors, chosen at run time.
 
 pub(crate) mod f32;
 pub(crate) mod int8;
+#[cfg(target_arch = "x86_64")]
+mod int8_x86;
 
 use core::ops::Range;
 
@@ -56,6 +59,12 @@ pub(crate) trait Micro {
         panel: usize,
         init: [Self::Acc; 2],
     ) -> [[Self::Acc; 2]; R];
+    /// Runs `f` (a strip's tiles and stores) compiled for the instructions the microkernel
+    /// needs, so that its tiles inline into the loop.
+    #[inline(always)]
+    fn strip(&self, f: impl FnOnce()) {
+        f()
+    }
 }
 
 /// Where a tile's sums start and how they are finished.
@@ -89,11 +98,12 @@ pub(crate) fn drive<M: Micro + Sync, S: Store<Acc = M::Acc> + Sync>(
     panel_bytes: usize,
 ) {
     par::strips(p, STRIP_ROWS, MR, |rows| {
-        drive_rows(m, s, rows, n, row_bytes, panel_bytes)
+        m.strip(|| drive_rows(m, s, rows, n, row_bytes, panel_bytes))
     });
 }
 
 /// Visits every tile of the pixels `rows`.
+#[inline(always)]
 fn drive_rows<M: Micro, S: Store<Acc = M::Acc>>(
     m: &M,
     s: &S,

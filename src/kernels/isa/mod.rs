@@ -34,3 +34,16 @@ pub(crate) enum QuadsDot {
     /// Its sums from 16-bit products, on every engine.
     Dot16,
 }
+
+/// How the pairs layout's 16-bit products are computed: two `i16 × i16` products summed into
+/// each i32 lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PairsDot {
+    /// `i32x4.dot_i16x8_s` (or SSE2's `pmaddwd`) on 128-bit vectors: every build.
+    V128,
+    /// x86-64 AVX2: `vpmaddwd` and `vpaddd` on 256-bit vectors, eight channels at once.
+    Avx2,
+    /// x86-64 AVX-512 VNNI (with VL): `vpdpwssd` on 256-bit vectors, the product and its
+    /// accumulation in one instruction.
+    Avx512Vnni,
+}

@@ -228,7 +228,7 @@ impl KernelBackend for Flex {
         let rs = residual.as_ref().map(data::<u8>);
         let ws = int8_weights(&weight);
         let out_len = g.oh * g.ow * cout;
-        let (dot, mut scratch) = (selected().quads_dot, Vec::new());
+        let (sel, mut scratch) = (selected(), Vec::new());
         per_image([n, g.oh, g.ow, cout], DType::U8, |i, out| {
             let target = QOut::Quantized {
                 out,
@@ -238,7 +238,8 @@ impl KernelBackend for Flex {
             };
             let xb = image(xs, i, h * w * cin);
             let zx = requant.input_zero_point;
-            conv_int8(dot, &conv, g, xb, ws, bs, zx, target, &mut scratch);
+            let (dot, pairs) = (sel.quads_dot, sel.pairs_dot);
+            conv_int8(dot, pairs, &conv, g, xb, ws, bs, zx, target, &mut scratch);
         })
     }
 
@@ -267,12 +268,13 @@ impl KernelBackend for Flex {
         );
         let (xs, bs, ss) = (data::<u8>(&x), data::<i32>(&bias), data::<f32>(&scale));
         let ws = int8_weights(&weight);
-        let (dot, mut scratch) = (selected().quads_dot, Vec::new());
+        let (sel, mut scratch) = (selected(), Vec::new());
         per_image([n, g.oh, g.ow, conv.out_channels], DType::F32, |i, out| {
             let target = QOut::Real { out, scale: ss };
             let xb = image(xs, i, h * w * cin);
             conv_int8(
-                dot,
+                sel.quads_dot,
+                sel.pairs_dot,
                 &conv,
                 g,
                 xb,

@@ -79,6 +79,7 @@ impl V {
         Self::from_bytes(core::array::from_fn(|i| b[i % 4]))
     }
     /// The 16 u8 lanes summed in groups of four (i32 lanes).
+    #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
     pub(crate) fn sum_u8_quads(self) -> Self {
         let b = self.bytes();

@@ -111,6 +111,20 @@ impl V {
     pub(crate) fn splat_u8(x: u8) -> Self {
         Self(unsafe { _mm_set1_epi8(x as i8) })
     }
+    /// The 16 u8 lanes summed in groups of four (i32 lanes): pairs by `pmaddwd` with ones on
+    /// the widened halves, then neighbouring pairs added (the native quads product's row sums
+    /// spent 6 % of MobileNetV2 in the byte-by-byte form).
+    #[inline(always)]
+    pub(crate) fn sum_u8_quads(self) -> Self {
+        unsafe {
+            let (z, ones) = (_mm_setzero_si128(), _mm_set1_epi16(1));
+            let lo = _mm_castsi128_ps(_mm_madd_epi16(_mm_unpacklo_epi8(self.0, z), ones));
+            let hi = _mm_castsi128_ps(_mm_madd_epi16(_mm_unpackhi_epi8(self.0, z), ones));
+            let even = _mm_castps_si128(_mm_shuffle_ps::<0b10_00_10_00>(lo, hi));
+            let odd = _mm_castps_si128(_mm_shuffle_ps::<0b11_01_11_01>(lo, hi));
+            Self(_mm_add_epi32(even, odd))
+        }
+    }
     /// i16 lanes of `self` and `b` interleaved, low halves: `a0 b0 a1 b1 a2 b2 a3 b3`.
     #[inline(always)]
     pub(crate) fn zip_lo_i16(self, b: Self) -> Self {
@@ -174,5 +188,19 @@ impl V {
     #[inline(always)]
     pub(crate) fn pack_u8(self, b: Self) -> Self {
         Self(unsafe { _mm_packus_epi16(self.0, b.0) })
+    }
+}
+
+/// The SSE2 register, for the run-time selected x86-64 kernels that work on wider vectors.
+impl V {
+    /// The register.
+    #[inline(always)]
+    pub(crate) fn m128i(self) -> __m128i {
+        self.0
+    }
+    /// A register's lanes.
+    #[inline(always)]
+    pub(crate) fn from_m128i(v: __m128i) -> Self {
+        Self(v)
     }
 }
