@@ -43,8 +43,8 @@ pub struct ModelInfo {
     /// The arithmetic it runs in.
     pub precision: Precision,
     /// For int8: `"relaxed-dot"` when its products run on the relaxed-SIMD dot product of
-    /// bytes (where the engine computes it exactly: x86 with AVX-VNNI), `"dot16"` on 16-bit
-    /// products. The outputs are the same.
+    /// bytes (where the engine computes it exactly: x86 with AVX-VNNI; natively, x86-64 with
+    /// AVX-512 VNNI's `vpdpbusd`), `"dot16"` on 16-bit products. The outputs are the same.
     pub int8_products: Option<&'static str>,
 }
 
